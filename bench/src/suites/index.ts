@@ -1,0 +1,4 @@
+/** The registry of benchmark suites, in the order `pnpm bench` runs them. Add new suites here. */
+import type { Suite } from "../suite.js";
+
+export const suites: readonly Suite[] = [];

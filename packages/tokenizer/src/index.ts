@@ -1,0 +1,4 @@
+/**
+ * @minimind/tokenizer — public API. Only what is exported here is public; everything else is private.
+ */
+export const packageName = "@minimind/tokenizer";

@@ -1,0 +1,86 @@
+#!/usr/bin/env node
+/**
+ * Package boundary checks that the import graph alone cannot make (dependency-cruiser checks cycles and
+ * relative paths into other packages):
+ * - layering on package.json: internal dependencies use `workspace:*` and point one way only —
+ *   tensor ← attention ← model ← train ← cli, tokenizer standalone (used by train and cli);
+ * - no deep imports: sources import `@minimind/<name>` only, never `@minimind/<name>/<file>` (its internals).
+ * Exits 1 naming every offending file, line and dependency.
+ */
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+
+/** The packages each package may depend on (directly). */
+const allowed = {
+  "@minimind/tensor": [],
+  "@minimind/tokenizer": [],
+  "@minimind/attention": ["@minimind/tensor"],
+  "@minimind/model": ["@minimind/tensor", "@minimind/attention"],
+  "@minimind/train": ["@minimind/tensor", "@minimind/attention", "@minimind/model", "@minimind/tokenizer"],
+  "@minimind/cli": [
+    "@minimind/tensor",
+    "@minimind/attention",
+    "@minimind/model",
+    "@minimind/tokenizer",
+    "@minimind/train",
+  ],
+};
+
+const root = new URL("..", import.meta.url).pathname;
+const problems = [];
+const seen = new Set();
+for (const dir of readdirSync(join(root, "packages"))) {
+  const file = join("packages", dir, "package.json");
+  let manifest;
+  try {
+    manifest = JSON.parse(readFileSync(join(root, file), "utf8"));
+  } catch {
+    continue;
+  }
+  seen.add(manifest.name);
+  const permitted = allowed[manifest.name];
+  if (permitted === undefined) {
+    problems.push(`${file}: package "${manifest.name}" is not in the layer table of scripts/check-workspace-deps.mjs`);
+    continue;
+  }
+  for (const field of ["dependencies", "devDependencies", "peerDependencies", "optionalDependencies"]) {
+    for (const [name, range] of Object.entries(manifest[field] ?? {})) {
+      if (!name.startsWith("@minimind/")) continue;
+      if (!permitted.includes(name)) {
+        problems.push(
+          `${file}: ${field}["${name}"] breaks the layering (${manifest.name} may use: ${permitted.join(", ") || "no workspace package"})`,
+        );
+      }
+      if (range !== "workspace:*") {
+        problems.push(`${file}: ${field}["${name}"] is "${range}"; internal dependencies must be "workspace:*"`);
+      }
+    }
+  }
+}
+const deepImport = /(?:from\s*|import\s*\(\s*|require\s*\(\s*|import\s+)["'](@minimind\/[^/"']+\/(?!package\.json["'])[^"']*)["']/g;
+function* sourceFiles(dir) {
+  for (const entry of readdirSync(dir)) {
+    if (entry === "node_modules" || entry === "dist") continue;
+    const path = join(dir, entry);
+    if (statSync(path).isDirectory()) yield* sourceFiles(path);
+    else if (/\.(?:[cm]?ts|[cm]?js|tsx)$/.test(entry)) yield path;
+  }
+}
+for (const top of ["packages", "bench"]) {
+  for (const file of sourceFiles(join(root, top))) {
+    const lines = readFileSync(file, "utf8").split("\n");
+    lines.forEach((line, index) => {
+      for (const match of line.matchAll(deepImport)) {
+        problems.push(`${relative(root, file)}:${index + 1}: imports "${match[1]}", another package's internals; import its public entry point instead`);
+      }
+    });
+  }
+}
+for (const name of Object.keys(allowed)) {
+  if (!seen.has(name)) problems.push(`packages/: expected package ${name} is missing`);
+}
+if (problems.length > 0) {
+  console.error(`check-package-boundaries: ${problems.length} problem(s)\n${problems.map((p) => `  ${p}`).join("\n")}`);
+  process.exit(1);
+}
+console.log(`check-package-boundaries: ${seen.size} packages, layering and entry points ok`);
