@@ -57,7 +57,8 @@ for (const dir of readdirSync(join(root, "packages"))) {
     }
   }
 }
-const deepImport = /(?:from\s*|import\s*\(\s*|require\s*\(\s*|import\s+)["'](@minimind\/[^/"']+\/(?!package\.json["'])[^"']*)["']/g;
+const deepImport =
+  /(?:from\s*|import\s*\(\s*|require\s*\(\s*|import\s+)["'](@minimind\/[^/"']+\/(?!package\.json["'])[^"']*)["']/g;
 function* sourceFiles(dir) {
   for (const entry of readdirSync(dir)) {
     if (entry === "node_modules" || entry === "dist") continue;
@@ -71,7 +72,9 @@ for (const top of ["packages", "bench"]) {
     const lines = readFileSync(file, "utf8").split("\n");
     lines.forEach((line, index) => {
       for (const match of line.matchAll(deepImport)) {
-        problems.push(`${relative(root, file)}:${index + 1}: imports "${match[1]}", another package's internals; import its public entry point instead`);
+        problems.push(
+          `${relative(root, file)}:${index + 1}: imports "${match[1]}", another package's internals; import its public entry point instead`,
+        );
       }
     });
   }
