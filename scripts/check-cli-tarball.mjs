@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+/**
+ * Packs @minimind/cli exactly as it would be published and runs `npx ./<tarball> --help` from an empty folder,
+ * the way `npx @minimind/cli` behaves for a user. Catches a CLI that only works inside the workspace (a missing
+ * bundled dependency, a file left out of `files`, a broken shebang or bin path).
+ */
+import { execFileSync } from "node:child_process";
+import { copyFileSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const root = new URL("..", import.meta.url).pathname;
+const work = mkdtempSync(join(tmpdir(), "minimind-cli-pack-"));
+try {
+  const packDir = join(work, "pack");
+  const emptyDir = join(work, "empty");
+  execFileSync("pnpm", ["--filter", "@minimind/cli", "pack", "--pack-destination", packDir], {
+    cwd: root,
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  const tarball = readdirSync(packDir).find((name) => name.endsWith(".tgz"));
+  if (tarball === undefined) throw new Error(`check-cli-tarball: pnpm pack wrote no .tgz into ${packDir}`);
+  execFileSync("mkdir", ["-p", emptyDir]);
+  copyFileSync(join(packDir, tarball), join(emptyDir, tarball));
+  const output = execFileSync("npx", ["-y", `./${tarball}`, "--help"], {
+    cwd: emptyDir,
+    encoding: "utf8",
+    env: { ...process.env, npm_config_update_notifier: "false" },
+  });
+  if (!output.includes("Usage: minimind")) {
+    throw new Error(`check-cli-tarball: "npx ./${tarball} --help" printed no usage:\n${output}`);
+  }
+  console.log(`check-cli-tarball: npx ./${tarball} --help works from an empty folder`);
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
