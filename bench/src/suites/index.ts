@@ -1,4 +1,5 @@
 /** The registry of benchmark suites, in the order `pnpm bench` runs them. Add new suites here. */
 import type { Suite } from "../suite.js";
+import { tokenizerSuite } from "./tokenizer.js";
 
-export const suites: readonly Suite[] = [];
+export const suites: readonly Suite[] = [tokenizerSuite];
