@@ -57,6 +57,35 @@ for (const dir of readdirSync(join(root, "packages"))) {
     }
   }
 }
+// The CLI bundles the @minimind/* packages it lists as devDependencies (packages/cli/tsup.config.ts), so it must
+// declare their third-party runtime dependencies itself, at the same versions.
+const manifests = new Map();
+for (const dir of readdirSync(join(root, "packages"))) {
+  try {
+    const manifest = JSON.parse(readFileSync(join(root, "packages", dir, "package.json"), "utf8"));
+    manifests.set(manifest.name, manifest);
+  } catch {}
+}
+const cli = manifests.get("@minimind/cli");
+if (cli !== undefined) {
+  const pending = Object.keys(cli.devDependencies ?? {}).filter((name) => name.startsWith("@minimind/"));
+  const bundled = new Set();
+  while (pending.length > 0) {
+    const name = pending.pop();
+    if (bundled.has(name)) continue;
+    bundled.add(name);
+    for (const [dependency, range] of Object.entries(manifests.get(name)?.dependencies ?? {})) {
+      if (dependency.startsWith("@minimind/")) {
+        pending.push(dependency);
+      } else if (cli.dependencies?.[dependency] !== range) {
+        problems.push(
+          `packages/cli/package.json: bundles ${name}, so dependencies["${dependency}"] must be "${range}" (is ${JSON.stringify(cli.dependencies?.[dependency] ?? null)})`,
+        );
+      }
+    }
+  }
+}
+
 const deepImport =
   /(?:from\s*|import\s*\(\s*|require\s*\(\s*|import\s+)["'](@minimind\/[^/"']+\/(?!package\.json["'])[^"']*)["']/g;
 function* sourceFiles(dir) {

@@ -6,25 +6,17 @@ const { version } = JSON.parse(readFileSync(new URL("./package.json", import.met
 };
 
 // The CLI bundles the @minimind/* packages it uses (they are devDependencies), so the packed tarball runs
-// with `npx ./minimind-cli-x.y.z.tgz` before, and independently of, those packages being published.
+// with `npx ./minimind-cli-x.y.z.tgz` before, and independently of, those packages being published. Their
+// third-party dependencies stay external and are declared in this package.json (checked by
+// scripts/check-package-boundaries.mjs). `bin` and the ESM entry share chunks (code splitting).
+const shared = {
+  sourcemap: true,
+  target: "node20",
+  noExternal: [/^@minimind\//],
+  define: { __MINIMIND_CLI_VERSION__: JSON.stringify(version) },
+} as const;
+
 export default defineConfig([
-  {
-    entry: ["src/index.ts"],
-    format: ["esm", "cjs"],
-    dts: true,
-    sourcemap: true,
-    clean: true,
-    target: "node20",
-    noExternal: [/^@minimind\//],
-    define: { __MINIMIND_CLI_VERSION__: JSON.stringify(version) },
-  },
-  {
-    entry: ["src/bin.ts"],
-    format: ["esm"],
-    sourcemap: true,
-    target: "node20",
-    noExternal: [/^@minimind\//],
-    define: { __MINIMIND_CLI_VERSION__: JSON.stringify(version) },
-    banner: { js: "#!/usr/bin/env node" },
-  },
+  { ...shared, entry: ["src/index.ts", "src/bin.ts"], format: ["esm"], dts: { entry: "src/index.ts" } },
+  { ...shared, entry: ["src/index.ts"], format: ["cjs"], dts: { entry: "src/index.ts" } },
 ]);

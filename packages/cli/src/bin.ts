@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 /** The `minimind` executable: hands argv to `run` and exits with its code. */
 import { run } from "./index.js";
 

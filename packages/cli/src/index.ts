@@ -4,6 +4,7 @@
  */
 import type { Command, CommandIo } from "./command.js";
 import { UsageError } from "./command.js";
+import { tokenizeCommand } from "./commands/tokenize.js";
 import { versionCommand } from "./commands/version.js";
 import { version } from "./version.js";
 
@@ -11,7 +12,7 @@ export type { Command, CommandIo } from "./command.js";
 export { UsageError } from "./command.js";
 
 /** Every subcommand, in the order `--help` lists them. */
-export const commands: readonly Command[] = [versionCommand];
+export const commands: readonly Command[] = [tokenizeCommand, versionCommand];
 
 const processIo: CommandIo = {
   stdout: (text) => process.stdout.write(text),
