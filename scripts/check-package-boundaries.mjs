@@ -4,7 +4,8 @@
  * relative paths into other packages):
  * - layering on package.json: internal dependencies use `workspace:*` and point one way only —
  *   tensor ← attention ← model ← train ← cli, tokenizer standalone (used by train and cli);
- * - no deep imports: sources import `@minimind/<name>` only, never `@minimind/<name>/<file>` (its internals).
+ * - no deep imports: sources import `@minimind/<name>` or a subpath its exports map declares, never other
+ *   `@minimind/<name>/<path>` files (its internals).
  * Exits 1 naming every offending file, line and dependency.
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
@@ -86,8 +87,12 @@ if (cli !== undefined) {
   }
 }
 
-const deepImport =
-  /(?:from\s*|import\s*\(\s*|require\s*\(\s*|import\s+)["'](@minimind\/[^/"']+\/(?!package\.json["'])[^"']*)["']/g;
+// `@minimind/<name>/<subpath>` is public only when `./<subpath>` is a key of that package's exports map.
+const subpathImport = /(?:from\s*|import\s*\(\s*|require\s*\(\s*|import\s+)["'](@minimind\/[^/"']+)\/([^"']+)["']/g;
+function isExportedSubpath(packageName, subpath) {
+  const exportsMap = manifests.get(packageName)?.exports;
+  return typeof exportsMap === "object" && exportsMap !== null && `./${subpath}` in exportsMap;
+}
 function* sourceFiles(dir) {
   for (const entry of readdirSync(dir)) {
     if (entry === "node_modules" || entry === "dist") continue;
@@ -100,9 +105,10 @@ for (const top of ["packages", "bench"]) {
   for (const file of sourceFiles(join(root, top))) {
     const lines = readFileSync(file, "utf8").split("\n");
     lines.forEach((line, index) => {
-      for (const match of line.matchAll(deepImport)) {
+      for (const [, packageName, subpath] of line.matchAll(subpathImport)) {
+        if (isExportedSubpath(packageName, subpath)) continue;
         problems.push(
-          `${relative(root, file)}:${index + 1}: imports "${match[1]}", another package's internals; import its public entry point instead`,
+          `${relative(root, file)}:${index + 1}: imports "${packageName}/${subpath}", which ${packageName}'s exports map does not declare (its internals); import a public entry point instead`,
         );
       }
     });
