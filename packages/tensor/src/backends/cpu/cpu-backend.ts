@@ -1,0 +1,429 @@
+/**
+ * The CPU backend: float32/int32 storage in blocks of the pooled WebAssembly heap (so matmul reads tensors
+ * in place), float64 and bool storage in plain typed arrays (float64 exists for the gradient checker).
+ * Kernels live in `elementwise.ts`, `row-kernels.ts` and the wasm matmul; this file adapts buffer views to
+ * them and materialises strided operands where a kernel needs contiguous rows.
+ * Not here: autograd, broadcasting decisions, dtype promotion (the front end owns those).
+ */
+import type {
+  AdamWHyperparameters,
+  Backend,
+  BackendBuffer,
+  BackendMemoryInfo,
+  BinaryOp,
+  BufferView,
+  Kernels,
+  ReduceOp,
+  UnaryOp,
+} from "../../backend.js";
+import { bytesPerElement, createTypedArray, type DType, type FloatArray, type TypedArray } from "../../dtype.js";
+import {
+  type ArrayView,
+  binaryKernel,
+  copyKernel,
+  denseView,
+  reduceKernel,
+  unaryKernel,
+  whereKernel,
+} from "./elementwise.js";
+import { cpuMatmul } from "./matmul.js";
+import {
+  adamwStep,
+  argmaxRows,
+  crossEntropyBackwardRows,
+  crossEntropyRows,
+  gatherRows,
+  indexAddRows,
+  multinomialRows,
+  rmsnormBackwardRows,
+  rmsnormRows,
+  ropeRows,
+  scatterAddAlongRows,
+  softmaxBackwardRows,
+  softmaxRows,
+  takeAlongRows,
+  topkRows,
+} from "./row-kernels.js";
+import { getHeap, type HeapBlock } from "./wasm/heap.js";
+
+/** A CPU buffer: a heap block (float32, int32) or a plain array (float64, bool). */
+export class CpuBuffer implements BackendBuffer {
+  readonly backend = "cpu";
+  readonly dtype: DType;
+  readonly length: number;
+  block: HeapBlock | null;
+  private readonly array: TypedArray | null;
+
+  constructor(dtype: DType, length: number, zeroed: boolean) {
+    this.dtype = dtype;
+    this.length = length;
+    if (dtype === "float32" || dtype === "int32") {
+      const heap = getHeap();
+      // Zero-length tensors still get a one-element block so every buffer has a valid pointer.
+      this.block = zeroed ? heap.allocZeroed(Math.max(length, 1)) : heap.alloc(Math.max(length, 1));
+      this.array = null;
+    } else {
+      this.block = null;
+      this.array = createTypedArray(dtype, length);
+    }
+  }
+
+  /**
+   * The buffer's elements. Views of heap blocks are re-derived on every call because a growing wasm memory
+   * detaches earlier views: take views after allocating, never across an allocation.
+   */
+  view(): TypedArray {
+    if (this.block) {
+      const full = this.dtype === "int32" ? this.block.i32() : this.block.f32();
+      return full.length === this.length ? full : full.subarray(0, this.length);
+    }
+    if (!this.array) throw new Error("[cpu] buffer used after free");
+    return this.array;
+  }
+}
+
+function asCpu(buffer: BackendBuffer, role: string): CpuBuffer {
+  if (!(buffer instanceof CpuBuffer)) {
+    throw new Error(
+      `[cpu] ${role} buffer belongs to backend "${buffer.backend}"; move the tensor to the cpu backend first`,
+    );
+  }
+  if (!buffer.block && buffer.dtype !== "float64" && buffer.dtype !== "bool") {
+    throw new Error(`[cpu] ${role} buffer used after it was freed`);
+  }
+  return buffer;
+}
+
+function arrayView(view: BufferView, role: string): ArrayView {
+  return { data: asCpu(view.buffer, role).view(), shape: view.shape, strides: view.strides, offset: view.offset };
+}
+
+function isContiguous(view: BufferView): boolean {
+  let expected = 1;
+  for (let axis = view.shape.length - 1; axis >= 0; axis--) {
+    if (view.shape[axis] !== 1 && view.strides[axis] !== expected) return false;
+    expected *= view.shape[axis];
+  }
+  return true;
+}
+
+function sizeOf(shape: readonly number[]): number {
+  let size = 1;
+  for (const dimension of shape) size *= dimension;
+  return size;
+}
+
+/** Contiguous data and start offset of a view, copying only when the view is strided. */
+function contiguousData(view: BufferView, role: string): { data: TypedArray; offset: number } {
+  const source = arrayView(view, role);
+  if (isContiguous(view)) return { data: source.data, offset: view.offset };
+  const copy = createTypedArray(view.buffer.dtype, sizeOf(view.shape));
+  copyKernel(source, denseView(copy, view.shape), false);
+  return { data: copy, offset: 0 };
+}
+
+function rowsAndWidth(shape: readonly number[]): { rows: number; width: number } {
+  const width = shape.length === 0 ? 1 : shape[shape.length - 1];
+  return { rows: width === 0 ? 0 : sizeOf(shape) / width, width };
+}
+
+const kernels: Kernels = {
+  unary(op: UnaryOp, x, out) {
+    unaryKernel(op, arrayView(x, "input"), asCpu(out, "output").view());
+  },
+  binary(op: BinaryOp, a, b, out) {
+    binaryKernel(op, arrayView(a, "left"), arrayView(b, "right"), asCpu(out, "output").view());
+  },
+  where(condition, a, b, out) {
+    whereKernel(
+      arrayView(condition, "condition"),
+      arrayView(a, "left"),
+      arrayView(b, "right"),
+      asCpu(out, "output").view(),
+    );
+  },
+  copy(x, out) {
+    copyKernel(arrayView(x, "input"), arrayView(out, "output"), out.buffer.dtype === "bool");
+  },
+  fill(out, value) {
+    asCpu(out, "output").view().fill(value);
+  },
+  reduce(op: ReduceOp, x, axes, out) {
+    reduceKernel(op, arrayView(x, "input"), axes, asCpu(out, "output").view());
+  },
+  matmul(a, b, out) {
+    cpuMatmul(a, b, asCpu(out, "output"), (view, role) => asCpu(view.buffer, role));
+  },
+  gatherRows(table, indices, out) {
+    const source = contiguousData(table, "table");
+    const index = contiguousData(indices, "indices");
+    const [tableRows, width] = table.shape;
+    gatherRows(
+      source.data,
+      source.offset,
+      tableRows,
+      width,
+      index.data,
+      index.offset,
+      sizeOf(indices.shape),
+      asCpu(out, "output").view(),
+    );
+  },
+  indexAddRows(out, indices, source) {
+    const index = contiguousData(indices, "indices");
+    const values = contiguousData(source, "source");
+    const width = source.shape[source.shape.length - 1];
+    const target = asCpu(out, "output").view();
+    indexAddRows(
+      target,
+      target.length / width,
+      width,
+      index.data,
+      index.offset,
+      sizeOf(indices.shape),
+      values.data,
+      values.offset,
+    );
+  },
+  takeAlongLastAxis(x, indices, out) {
+    const source = contiguousData(x, "input");
+    const index = contiguousData(indices, "indices");
+    const { rows, width } = rowsAndWidth(x.shape);
+    const picks = indices.shape[indices.shape.length - 1];
+    takeAlongRows(
+      source.data,
+      source.offset,
+      width,
+      index.data,
+      index.offset,
+      picks,
+      rows,
+      asCpu(out, "output").view(),
+    );
+  },
+  scatterAddAlongLastAxis(out, indices, source) {
+    const index = contiguousData(indices, "indices");
+    const values = contiguousData(source, "source");
+    const { rows, width: picks } = rowsAndWidth(source.shape);
+    const target = asCpu(out, "output").view();
+    scatterAddAlongRows(
+      target,
+      rows === 0 ? 0 : target.length / rows,
+      index.data,
+      index.offset,
+      values.data,
+      values.offset,
+      picks,
+      rows,
+    );
+  },
+  softmax(x, out, log) {
+    const source = contiguousData(x, "input");
+    const { rows, width } = rowsAndWidth(x.shape);
+    softmaxRows(source.data as FloatArray, source.offset, asCpu(out, "output").view() as FloatArray, rows, width, log);
+  },
+  softmaxBackward(y, gradY, out, log) {
+    const output = contiguousData(y, "output");
+    const gradient = contiguousData(gradY, "gradient");
+    const { rows, width } = rowsAndWidth(y.shape);
+    softmaxBackwardRows(
+      output.data as FloatArray,
+      output.offset,
+      gradient.data as FloatArray,
+      gradient.offset,
+      asCpu(out, "output").view() as FloatArray,
+      rows,
+      width,
+      log,
+    );
+  },
+  rmsnorm(x, weight, epsilon, out) {
+    const source = contiguousData(x, "input");
+    const scale = contiguousData(weight, "weight");
+    const { rows, width } = rowsAndWidth(x.shape);
+    rmsnormRows(
+      source.data as FloatArray,
+      source.offset,
+      scale.data as FloatArray,
+      scale.offset,
+      epsilon,
+      asCpu(out, "output").view() as FloatArray,
+      rows,
+      width,
+    );
+  },
+  rmsnormBackward(x, weight, gradY, epsilon, gradX, gradWeight) {
+    const source = contiguousData(x, "input");
+    const scale = contiguousData(weight, "weight");
+    const gradient = contiguousData(gradY, "gradient");
+    const { rows, width } = rowsAndWidth(x.shape);
+    rmsnormBackwardRows(
+      source.data as FloatArray,
+      source.offset,
+      scale.data as FloatArray,
+      scale.offset,
+      gradient.data as FloatArray,
+      gradient.offset,
+      epsilon,
+      asCpu(gradX, "gradX").view() as FloatArray,
+      asCpu(gradWeight, "gradWeight").view() as FloatArray,
+      rows,
+      width,
+    );
+  },
+  rope(x, cos, sin, rowsPerPosition, inverse, out) {
+    const source = contiguousData(x, "input");
+    const cosine = contiguousData(cos, "cos");
+    const sine = contiguousData(sin, "sin");
+    const { rows, width } = rowsAndWidth(x.shape);
+    ropeRows(
+      source.data as FloatArray,
+      source.offset,
+      cosine.data as FloatArray,
+      cosine.offset,
+      sine.data as FloatArray,
+      sine.offset,
+      cos.shape[0],
+      rowsPerPosition,
+      inverse,
+      asCpu(out, "output").view() as FloatArray,
+      rows,
+      width,
+    );
+  },
+  crossEntropy(logits, targets, ignoreIndex, out) {
+    const source = contiguousData(logits, "logits");
+    const labels = contiguousData(targets, "targets");
+    const { rows, width } = rowsAndWidth(logits.shape);
+    const loss = crossEntropyRows(
+      source.data as FloatArray,
+      source.offset,
+      labels.data,
+      labels.offset,
+      ignoreIndex,
+      rows,
+      width,
+    );
+    asCpu(out, "output").view()[0] = loss;
+  },
+  crossEntropyBackward(logits, targets, ignoreIndex, gradLoss, out) {
+    const source = contiguousData(logits, "logits");
+    const labels = contiguousData(targets, "targets");
+    const { rows, width } = rowsAndWidth(logits.shape);
+    const upstream = arrayView(gradLoss, "gradLoss");
+    crossEntropyBackwardRows(
+      source.data as FloatArray,
+      source.offset,
+      labels.data,
+      labels.offset,
+      ignoreIndex,
+      upstream.data[upstream.offset],
+      asCpu(out, "output").view() as FloatArray,
+      rows,
+      width,
+    );
+  },
+  adamw(param, grad, m, v, hyperparameters: AdamWHyperparameters) {
+    const gradient = contiguousData(grad, "grad");
+    adamwStep(
+      asCpu(param, "param").view() as FloatArray,
+      gradient.data as FloatArray,
+      gradient.offset,
+      asCpu(m, "m").view() as FloatArray,
+      asCpu(v, "v").view() as FloatArray,
+      param.length,
+      hyperparameters,
+    );
+  },
+  argmax(x, out) {
+    const source = contiguousData(x, "input");
+    const { rows, width } = rowsAndWidth(x.shape);
+    argmaxRows(source.data, source.offset, rows, width, asCpu(out, "output").view());
+  },
+  topk(x, k, values, indices) {
+    const source = contiguousData(x, "input");
+    const { rows, width } = rowsAndWidth(x.shape);
+    topkRows(
+      source.data,
+      source.offset,
+      rows,
+      width,
+      k,
+      asCpu(values, "values").view(),
+      asCpu(indices, "indices").view(),
+    );
+  },
+  multinomial(weights, uniforms, out) {
+    const source = contiguousData(weights, "weights");
+    const draws = contiguousData(uniforms, "uniforms");
+    const { rows, width } = rowsAndWidth(weights.shape);
+    const samples = uniforms.shape[uniforms.shape.length - 1];
+    multinomialRows(
+      source.data,
+      source.offset,
+      rows,
+      width,
+      draws.data,
+      draws.offset,
+      samples,
+      asCpu(out, "output").view(),
+    );
+  },
+};
+
+export class CpuBackend implements Backend {
+  readonly name = "cpu";
+  readonly kernels: Partial<Kernels> = kernels;
+  private plainBytes = 0;
+  private plainBuffers = 0;
+
+  supportsDType(_dtype: DType): boolean {
+    return true;
+  }
+
+  allocate(dtype: DType, length: number, zeroed = false): BackendBuffer {
+    const buffer = new CpuBuffer(dtype, length, zeroed);
+    if (!buffer.block) {
+      this.plainBytes += length * bytesPerElement(dtype);
+      this.plainBuffers++;
+    }
+    return buffer;
+  }
+
+  free(buffer: BackendBuffer): void {
+    const cpu = asCpu(buffer, "freed");
+    if (cpu.block) {
+      getHeap().free(cpu.block);
+      cpu.block = null;
+    } else {
+      this.plainBytes -= cpu.length * bytesPerElement(cpu.dtype);
+      this.plainBuffers--;
+    }
+  }
+
+  write(buffer: BackendBuffer, data: TypedArray): void {
+    asCpu(buffer, "written").view().set(data);
+  }
+
+  read(buffer: BackendBuffer): Promise<TypedArray> {
+    return Promise.resolve(this.readSync(buffer));
+  }
+
+  readSync(buffer: BackendBuffer): TypedArray {
+    return asCpu(buffer, "read").view().slice();
+  }
+
+  memory(): BackendMemoryInfo {
+    const heap = getHeap().stats();
+    return {
+      bytesInUse: heap.bytesInUse + this.plainBytes,
+      bytesPooled: heap.bytesPooled,
+      buffersInUse: heap.blocksInUse + this.plainBuffers,
+    };
+  }
+}
+
+/** The raw elements of a CPU buffer (a live view, valid until the next allocation). */
+export function cpuBufferData(buffer: BackendBuffer): TypedArray {
+  return asCpu(buffer, "accessed").view();
+}

@@ -1,0 +1,297 @@
+/**
+ * Batched float32 matmul on the wasm heap: out[b] (+)= op(A[b])·op(B[b]) for row-major operands, with
+ * transposed storage and broadcast (stride-0) batches read in place. Heap blocks are used zero-copy; plain
+ * Float32Arrays are copied through scratch heap memory. m = 1 runs the GEMV kernels, everything else the
+ * packed GEMM; the output is tiled over the kernel threads (batches first, then columns, then rows), and
+ * every output element is summed in the same order whatever the thread count, so results do not depend on
+ * it. Not here: strides other than plain/transposed, other dtypes (the caller copies or uses `matmul-js`).
+ */
+import { getHeap, type HeapBlock, type WasmHeap } from "./heap.js";
+import {
+  buildMatmulModule,
+  DESCRIPTOR_WORDS,
+  FIELD,
+  JOB_GEMM,
+  JOB_GEMV_ROWS,
+  JOB_GEMV_TRANSPOSED,
+  type KernelExports,
+  MR,
+  NR,
+  PACKED_A_ELEMENTS,
+  PACKED_B_ELEMENTS,
+  TILE_ELEMENTS,
+} from "./kernels.js";
+import { availableCores, MAXIMUM_WORKERS, ThreadPool } from "./threads.js";
+
+export interface MatmulSpec {
+  batch: number;
+  m: number;
+  n: number;
+  k: number;
+  /** A stored [k, m] (row-major) instead of [m, k]; read in place. */
+  transA: boolean;
+  /** B stored [n, k] (row-major) instead of [k, n]; read in place. */
+  transB: boolean;
+  /** Elements between consecutive batch entries of A; 0 broadcasts A over the batch. */
+  aBatchStride: number;
+  /** Elements between consecutive batch entries of B; 0 broadcasts B over the batch. */
+  bBatchStride: number;
+  /** out += A·B instead of out = A·B (gradient accumulation). */
+  accumulate?: boolean;
+}
+
+/** Below this many multiply-adds a call runs on one thread: waking workers costs more than it saves. */
+const PARALLEL_THRESHOLD = 1 << 18;
+const GEMV_PARALLEL_THRESHOLD = 1 << 23;
+
+interface ThreadScratch {
+  packedA: HeapBlock;
+  packedB: HeapBlock;
+  tile: HeapBlock;
+}
+
+interface Engine {
+  heap: WasmHeap;
+  kernels: KernelExports;
+  pool: ThreadPool | null;
+  /** Per-thread packing buffers, index 0 for the calling thread. */
+  scratch: ThreadScratch[];
+  /** The job descriptors of the current call (reused across calls). */
+  descriptors: HeapBlock | null;
+}
+
+let engine: Engine | null = null;
+let requestedThreads = availableCores();
+
+function getEngine(): Engine {
+  if (engine === null) {
+    const heap = getHeap();
+    const module = new WebAssembly.Module(buildMatmulModule(heap.shared) as BufferSource);
+    const instance = new WebAssembly.Instance(module, { env: { memory: heap.memory } });
+    const kernels = instance.exports as unknown as KernelExports;
+    const state: Engine = { heap, kernels, pool: null, scratch: [], descriptors: null };
+    if (heap.shared) {
+      state.pool = new ThreadPool(heap.memory, module, (thread) => {
+        const scratch = scratchFor(state, thread);
+        return [scratch.packedA.ptr, scratch.packedB.ptr, scratch.tile.ptr];
+      });
+    }
+    engine = state;
+  }
+  return engine;
+}
+
+/** Sets how many threads (the calling one included) matmul uses; 1 disables the workers. */
+export function setMatmulThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1) {
+    throw new Error(`[matmul] setMatmulThreads(${n}): the thread count must be a positive integer`);
+  }
+  requestedThreads = Math.min(n, MAXIMUM_WORKERS + 1);
+}
+
+/** The thread count matmul will use (1 where the heap memory cannot be shared). */
+export function getMatmulThreads(): number {
+  return getEngine().pool === null ? 1 : requestedThreads;
+}
+
+function scratchFor(state: Engine, thread: number): ThreadScratch {
+  while (state.scratch.length <= thread) {
+    state.scratch.push({
+      packedA: state.heap.alloc(PACKED_A_ELEMENTS),
+      packedB: state.heap.alloc(PACKED_B_ELEMENTS),
+      tile: state.heap.alloc(TILE_ELEMENTS),
+    });
+  }
+  return state.scratch[thread];
+}
+
+type Operand = HeapBlock | Float32Array;
+
+interface Placed {
+  /** Byte address of element 0 of the operand in the heap. */
+  address: number;
+  /** Scratch block holding a copy, to copy back (output) and free. */
+  copy: HeapBlock | null;
+}
+
+/** Places `elements` elements of an operand from `offset` in the heap, copying plain arrays. */
+function place(state: Engine, operand: Operand, offset: number, elements: number, copyIn: boolean): Placed {
+  if (!(operand instanceof Float32Array)) return { address: operand.ptr + offset * 4, copy: null };
+  if (operand.buffer === state.heap.memory.buffer) {
+    return { address: operand.byteOffset + offset * 4, copy: null };
+  }
+  const copy = state.heap.alloc(Math.max(elements, 1));
+  if (copyIn) copy.f32().set(operand.subarray(offset, offset + elements));
+  return { address: copy.ptr, copy };
+}
+
+function checkExtent(name: string, operand: Operand, offset: number, needed: number): void {
+  if (!Number.isInteger(offset) || offset < 0) {
+    throw new Error(`[matmul] ${name} offset ${offset} must be a non-negative integer element index`);
+  }
+  if (needed > 0 && offset + needed > operand.length) {
+    throw new Error(
+      `[matmul] operand ${name} has ${operand.length} elements but the spec reads ${needed} from offset ${offset}; check m/n/k, batch and ${name}BatchStride`,
+    );
+  }
+}
+
+function checkSpec(spec: MatmulSpec): void {
+  for (const field of ["batch", "m", "n", "k", "aBatchStride", "bBatchStride"] as const) {
+    const value = spec[field];
+    if (!Number.isInteger(value) || value < 0) {
+      throw new Error(`[matmul] spec.${field} = ${value} must be a non-negative integer`);
+    }
+  }
+}
+
+/** One rectangle of one batch entry's output, for one thread. */
+interface Task {
+  batch: number;
+  rowStart: number;
+  rowEnd: number;
+  columnStart: number;
+  columnEnd: number;
+}
+
+function splitRange(length: number, parts: number, unit: number): Array<[number, number]> {
+  const units = Math.ceil(length / unit);
+  const ranges: Array<[number, number]> = [];
+  for (let part = 0; part < parts; part++) {
+    const start = Math.min(length, Math.floor((units * part) / parts) * unit);
+    const end = Math.min(length, Math.floor((units * (part + 1)) / parts) * unit);
+    if (end > start) ranges.push([start, end]);
+  }
+  return ranges;
+}
+
+/**
+ * The output split into tasks for `threads` threads: whole batch entries when there are enough, else
+ * column strips (or row strips, for tall outputs) of each entry — about four tasks per thread, so threads
+ * that finish early take more.
+ */
+function planTasks(spec: MatmulSpec, threads: number): Task[] {
+  const { batch, m, n } = spec;
+  const wanted = threads === 1 ? 1 : 4 * threads;
+  const tasks: Task[] = [];
+  if (batch >= wanted || threads === 1) {
+    for (let index = 0; index < batch; index++) {
+      tasks.push({ batch: index, rowStart: 0, rowEnd: m, columnStart: 0, columnEnd: n });
+    }
+    return tasks;
+  }
+  const strips = Math.ceil(wanted / batch);
+  const columnUnit = m === 1 ? 64 : NR;
+  const byColumns = m === 1 || n >= m;
+  const ranges = byColumns ? splitRange(n, strips, columnUnit) : splitRange(m, strips, MR);
+  for (let index = 0; index < batch; index++) {
+    for (const [start, end] of ranges) {
+      tasks.push(
+        byColumns
+          ? { batch: index, rowStart: 0, rowEnd: m, columnStart: start, columnEnd: end }
+          : { batch: index, rowStart: start, rowEnd: end, columnStart: 0, columnEnd: n },
+      );
+    }
+  }
+  return tasks;
+}
+
+/**
+ * out[outOffset + b·m·n …] (+)= A_b·B_b, with A_b at aOffset + b·aBatchStride and B_b at
+ * bOffset + b·bBatchStride (in elements). Synchronous.
+ */
+export function matmul(
+  a: Operand,
+  aOffset: number,
+  b: Operand,
+  bOffset: number,
+  out: Operand,
+  outOffset: number,
+  spec: MatmulSpec,
+): void {
+  checkSpec(spec);
+  const { batch, m, n, k, aBatchStride, bBatchStride } = spec;
+  const accumulate = spec.accumulate === true;
+  if (batch === 0 || m === 0 || n === 0) return;
+  const aElements = (batch - 1) * aBatchStride + m * k;
+  const bElements = (batch - 1) * bBatchStride + k * n;
+  const outElements = batch * m * n;
+  checkExtent("a", a, aOffset, m * k === 0 ? 0 : aElements);
+  checkExtent("b", b, bOffset, k * n === 0 ? 0 : bElements);
+  checkExtent("out", out, outOffset, outElements);
+  const state = getEngine();
+  if (k === 0) {
+    if (!accumulate) {
+      const view = out instanceof Float32Array ? out : out.f32();
+      view.fill(0, outOffset, outOffset + outElements);
+    }
+    return;
+  }
+  const placedA = place(state, a, aOffset, aElements, true);
+  const placedB = place(state, b, bOffset, bElements, true);
+  const placedOut = place(state, out, outOffset, outElements, accumulate);
+  try {
+    run(state, spec, accumulate, placedA.address, placedB.address, placedOut.address);
+    if (placedOut.copy !== null) {
+      (out as Float32Array).set(placedOut.copy.f32().subarray(0, outElements), outOffset);
+    }
+  } finally {
+    for (const placed of [placedA, placedB, placedOut]) if (placed.copy !== null) state.heap.free(placed.copy);
+  }
+}
+
+function run(
+  state: Engine,
+  spec: MatmulSpec,
+  accumulate: boolean,
+  aAddress: number,
+  bAddress: number,
+  outAddress: number,
+): void {
+  const { batch, m, n, k, transA, transB, aBatchStride, bBatchStride } = spec;
+  let threads = 1;
+  const work = batch * m * n * k;
+  // GEMV is memory-bound and short: only large ones are worth waking workers for.
+  if (state.pool !== null && requestedThreads > 1 && work >= (m === 1 ? GEMV_PARALLEL_THRESHOLD : PARALLEL_THRESHOLD)) {
+    threads = 1 + state.pool.ensureWorkers(requestedThreads - 1);
+  }
+  const aRowStride = transA ? 1 : k;
+  const aColumnStride = transA ? m : 1;
+  const bRowStride = transB ? 1 : n;
+  const bColumnStride = transB ? k : 1;
+  const kind = m > 1 ? JOB_GEMM : transB ? JOB_GEMV_TRANSPOSED : JOB_GEMV_ROWS;
+  const tasks = planTasks(spec, threads);
+  const words = tasks.length * DESCRIPTOR_WORDS;
+  if (state.descriptors === null || state.descriptors.length < words) {
+    if (state.descriptors !== null) state.heap.free(state.descriptors);
+    state.descriptors = state.heap.alloc(Math.max(words, DESCRIPTOR_WORDS * 64));
+  }
+  const descriptor = state.descriptors.i32();
+  tasks.forEach((task, index) => {
+    const base = index * DESCRIPTOR_WORDS;
+    const aMatrix = aAddress + task.batch * aBatchStride * 4;
+    const bMatrix = bAddress + task.batch * bBatchStride * 4;
+    const outMatrix = outAddress + task.batch * m * n * 4;
+    descriptor[base + FIELD.kind] = kind;
+    descriptor[base + FIELD.a] = aMatrix + task.rowStart * aRowStride * 4;
+    descriptor[base + FIELD.aRowStride] = aRowStride;
+    descriptor[base + FIELD.aColumnStride] = aColumnStride;
+    descriptor[base + FIELD.b] = bMatrix + task.columnStart * bColumnStride * 4;
+    descriptor[base + FIELD.bRowStride] = bRowStride;
+    descriptor[base + FIELD.bColumnStride] = bColumnStride;
+    descriptor[base + FIELD.out] = outMatrix + (task.rowStart * n + task.columnStart) * 4;
+    descriptor[base + FIELD.outRowStride] = n;
+    descriptor[base + FIELD.m] = task.rowEnd - task.rowStart;
+    descriptor[base + FIELD.n] = task.columnEnd - task.columnStart;
+    descriptor[base + FIELD.k] = k;
+    descriptor[base + FIELD.accumulate] = accumulate ? 1 : 0;
+  });
+  const own = scratchFor(state, 0);
+  const runOwn = (pointer: number, count: number) =>
+    state.kernels.run_jobs(pointer, count, own.packedA.ptr, own.packedB.ptr, own.tile.ptr);
+  if (threads === 1 || state.pool === null) {
+    runOwn(state.descriptors.ptr, tasks.length);
+    return;
+  }
+  state.pool.dispatch(state.descriptors.ptr, tasks.length, (pointer) => runOwn(pointer, 1));
+}

@@ -1,0 +1,266 @@
+/**
+ * A small emitter of WebAssembly binary modules: LEB128 numbers, the type/import/function/export/code
+ * sections, and a function-body builder with one method per instruction we use (i32, f32, SIMD f32x4,
+ * locals, memory, structured control flow). Kernels are written against this in `kernels.ts` and compiled
+ * at run time, so no opaque binary lives in the repository. Not a general assembler: only the instructions
+ * and sections our kernels need, no validation beyond what `WebAssembly.Module` does.
+ */
+
+export const I32 = 0x7f;
+export const F32 = 0x7d;
+export const V128 = 0x7b;
+export type ValueType = typeof I32 | typeof F32 | typeof V128;
+
+export function unsignedLeb128(value: number): number[] {
+  const bytes: number[] = [];
+  let rest = value >>> 0;
+  do {
+    let byte = rest & 0x7f;
+    rest >>>= 7;
+    if (rest !== 0) byte |= 0x80;
+    bytes.push(byte);
+  } while (rest !== 0);
+  return bytes;
+}
+
+export function signedLeb128(value: number): number[] {
+  const bytes: number[] = [];
+  let rest = value | 0;
+  for (;;) {
+    const byte = rest & 0x7f;
+    rest >>= 7;
+    const done = (rest === 0 && (byte & 0x40) === 0) || (rest === -1 && (byte & 0x40) !== 0);
+    bytes.push(done ? byte : byte | 0x80);
+    if (done) return bytes;
+  }
+}
+
+function encodeString(text: string): number[] {
+  const bytes = [...new TextEncoder().encode(text)];
+  return [...unsignedLeb128(bytes.length), ...bytes];
+}
+
+function vector(items: number[][]): number[] {
+  return [...unsignedLeb128(items.length), ...items.flat()];
+}
+
+function section(id: number, content: number[]): number[] {
+  return [id, ...unsignedLeb128(content.length), ...content];
+}
+
+const SIMD_PREFIX = 0xfd;
+
+/** Builds one function body. Locals are numbered after the parameters. */
+export class FunctionBuilder {
+  readonly code: number[] = [];
+  private readonly localTypes: ValueType[] = [];
+
+  constructor(
+    readonly name: string,
+    readonly params: readonly ValueType[],
+    readonly results: readonly ValueType[],
+  ) {}
+
+  /** Declares a new local and returns its index. */
+  local(type: ValueType): number {
+    this.localTypes.push(type);
+    return this.params.length + this.localTypes.length - 1;
+  }
+
+  private bytes(...values: number[]): this {
+    this.code.push(...values);
+    return this;
+  }
+
+  private simd(opcode: number, ...immediates: number[]): this {
+    return this.bytes(SIMD_PREFIX, ...unsignedLeb128(opcode), ...immediates);
+  }
+
+  // Locals and constants.
+  get(index: number): this {
+    return this.bytes(0x20, ...unsignedLeb128(index));
+  }
+  set(index: number): this {
+    return this.bytes(0x21, ...unsignedLeb128(index));
+  }
+  tee(index: number): this {
+    return this.bytes(0x22, ...unsignedLeb128(index));
+  }
+  i32Const(value: number): this {
+    return this.bytes(0x41, ...signedLeb128(value));
+  }
+  f32Const(value: number): this {
+    const bytes = new Uint8Array(new Float32Array([value]).buffer);
+    return this.bytes(0x43, ...bytes);
+  }
+
+  // Memory (alignment hint 0: our addresses are element-aligned only). `offset` is a byte offset.
+  i32Load(offset = 0): this {
+    return this.bytes(0x28, 2, ...unsignedLeb128(offset));
+  }
+  f32Load(offset = 0): this {
+    return this.bytes(0x2a, 2, ...unsignedLeb128(offset));
+  }
+  i32Store(offset = 0): this {
+    return this.bytes(0x36, 2, ...unsignedLeb128(offset));
+  }
+  f32Store(offset = 0): this {
+    return this.bytes(0x38, 2, ...unsignedLeb128(offset));
+  }
+  v128Load(offset = 0): this {
+    return this.simd(0x00, 0, ...unsignedLeb128(offset));
+  }
+  v128Store(offset = 0): this {
+    return this.simd(0x0b, 0, ...unsignedLeb128(offset));
+  }
+  /** Loads one f32 and splats it to all four lanes. */
+  v128Load32Splat(offset = 0): this {
+    return this.simd(0x09, 2, ...unsignedLeb128(offset));
+  }
+
+  // Integer arithmetic and comparisons.
+  i32Add(): this {
+    return this.bytes(0x6a);
+  }
+  i32Sub(): this {
+    return this.bytes(0x6b);
+  }
+  i32Mul(): this {
+    return this.bytes(0x6c);
+  }
+  i32And(): this {
+    return this.bytes(0x71);
+  }
+  i32Shl(): this {
+    return this.bytes(0x74);
+  }
+  i32Eqz(): this {
+    return this.bytes(0x45);
+  }
+  i32LtS(): this {
+    return this.bytes(0x48);
+  }
+  i32GeS(): this {
+    return this.bytes(0x4e);
+  }
+  i32Eq(): this {
+    return this.bytes(0x46);
+  }
+  select(): this {
+    return this.bytes(0x1b);
+  }
+
+  // Float and SIMD arithmetic.
+  f32Add(): this {
+    return this.bytes(0x92);
+  }
+  f32Mul(): this {
+    return this.bytes(0x94);
+  }
+  f32x4Splat(): this {
+    return this.simd(0x13);
+  }
+  f32x4ExtractLane(lane: number): this {
+    return this.simd(0x1f, lane);
+  }
+  f32x4Add(): this {
+    return this.simd(0xe4);
+  }
+  f32x4Mul(): this {
+    return this.simd(0xe6);
+  }
+  v128Zero(): this {
+    return this.simd(0x0c, ...new Array<number>(16).fill(0));
+  }
+
+  // Calls and control flow.
+  call(functionIndex: number): this {
+    return this.bytes(0x10, ...unsignedLeb128(functionIndex));
+  }
+  drop(): this {
+    return this.bytes(0x1a);
+  }
+  /** `if` (no result) … `else` … `end`; pass `otherwise` for an else branch. */
+  ifThen(then: () => void, otherwise?: () => void): this {
+    this.bytes(0x04, 0x40);
+    then();
+    if (otherwise) {
+      this.bytes(0x05);
+      otherwise();
+    }
+    return this.bytes(0x0b);
+  }
+  /**
+   * `for (counter = start; counter < limit; counter += step) body()` with `start`, `limit` pushed by the
+   * callbacks; `limit` is re-evaluated each iteration, so pass a local.
+   */
+  forLoop(counter: number, start: () => void, limitLocal: number, step: number, body: () => void): this {
+    start();
+    this.set(counter);
+    this.bytes(0x02, 0x40); // block
+    this.get(counter).get(limitLocal).i32GeS().bytes(0x0d, 0); // br_if out
+    this.bytes(0x03, 0x40); // loop
+    body();
+    this.get(counter).i32Const(step).i32Add().tee(counter);
+    this.get(limitLocal).i32LtS().bytes(0x0d, 0); // br_if loop
+    this.bytes(0x0b, 0x0b); // end loop, end block
+    return this;
+  }
+  /** `min(a, b)` of two i32 locals pushed as a value. */
+  minOf(first: () => void, second: () => void): this {
+    first();
+    second();
+    first();
+    second();
+    return this.i32LtS().select();
+  }
+
+  encodeBody(): number[] {
+    const groups: number[][] = [];
+    for (const type of this.localTypes) groups.push([1, type]);
+    const body = [...vector(groups), ...this.code, 0x0b];
+    return [...unsignedLeb128(body.length), ...body];
+  }
+}
+
+/** A module importing one memory `env.memory` and exporting the functions added to it. */
+export class ModuleBuilder {
+  private readonly functions: FunctionBuilder[] = [];
+
+  constructor(private readonly sharedMemory: boolean) {}
+
+  /** Adds a function; its index (for `call`) is the return value. Exported under its name. */
+  add(fn: FunctionBuilder): number {
+    this.functions.push(fn);
+    return this.functions.length - 1;
+  }
+
+  encode(): Uint8Array {
+    const types = this.functions.map((fn) => [
+      0x60,
+      ...vector(fn.params.map((type) => [type])),
+      ...vector(fn.results.map((type) => [type])),
+    ]);
+    const limits = this.sharedMemory ? [0x03, ...unsignedLeb128(1), ...unsignedLeb128(65536)] : [0x00, 1];
+    const memoryImport = [...encodeString("env"), ...encodeString("memory"), 0x02, ...limits];
+    const bytes = [
+      0x00,
+      0x61,
+      0x73,
+      0x6d,
+      0x01,
+      0x00,
+      0x00,
+      0x00,
+      ...section(1, vector(types)),
+      ...section(2, vector([memoryImport])),
+      ...section(3, vector(this.functions.map((_, index) => unsignedLeb128(index)))),
+      ...section(
+        7,
+        vector(this.functions.map((fn, index) => [...encodeString(fn.name), 0x00, ...unsignedLeb128(index)])),
+      ),
+      ...section(10, vector(this.functions.map((fn) => fn.encodeBody()))),
+    ];
+    return new Uint8Array(bytes);
+  }
+}
