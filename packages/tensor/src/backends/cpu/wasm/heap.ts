@@ -57,6 +57,22 @@ export function sharedMemoryAvailable(): boolean {
   return isolated !== false;
 }
 
+/**
+ * A shared memory reserves its maximum size up front, which can fail where address space is tight (32-bit
+ * or mobile browsers): fall back to smaller maximums before giving up.
+ */
+function createMemory(shared: boolean): WebAssembly.Memory {
+  let maximum = MAXIMUM_PAGES;
+  for (;;) {
+    try {
+      return new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum, shared });
+    } catch (error) {
+      if (maximum <= INITIAL_PAGES * 4) throw error;
+      maximum /= 4;
+    }
+  }
+}
+
 class PooledBlock implements HeapBlock {
   freed = false;
   private float32: Float32Array | null = null;
@@ -107,7 +123,7 @@ class PooledHeap implements WasmHeap {
 
   constructor(shared: boolean) {
     this.shared = shared;
-    this.memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAXIMUM_PAGES, shared });
+    this.memory = createMemory(shared);
   }
 
   alloc(length: number): HeapBlock {
@@ -166,12 +182,21 @@ class PooledHeap implements WasmHeap {
     const neededPages = Math.ceil((end - have) / PAGE_BYTES);
     // Grow by at least half the current size, so growth happens O(log size) times.
     const pages = Math.min(Math.max(neededPages, Math.ceil(currentPages / 2)), MAXIMUM_PAGES - currentPages);
-    if (pages < neededPages) {
-      throw new Error(
-        `[wasm heap] cannot allocate ${length} float32 elements: the heap holds ${have / 2 ** 20} MiB and would pass the wasm32 limit of 4 GiB; free unused tensors or use smaller batches`,
+    const fail = () =>
+      new Error(
+        `[wasm heap] cannot allocate ${length} float32 elements: the heap holds ${have / 2 ** 20} MiB and cannot grow by ${(neededPages * PAGE_BYTES) / 2 ** 20} MiB more (wasm32 limit 4 GiB); free unused tensors or use smaller batches`,
       );
+    if (pages < neededPages) throw fail();
+    try {
+      this.memory.grow(pages);
+    } catch {
+      // Past a smaller maximum (see createMemory) or out of memory: try the bare minimum once.
+      try {
+        this.memory.grow(neededPages);
+      } catch {
+        throw fail();
+      }
     }
-    this.memory.grow(pages);
   }
 }
 

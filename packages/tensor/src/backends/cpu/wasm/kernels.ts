@@ -9,14 +9,15 @@
 import { F32, FunctionBuilder, I32, ModuleBuilder, V128 } from "./wasm-emitter.js";
 
 /**
- * Micro-tile rows and columns (NR is a multiple of 4): 6×8 keeps 12 accumulators, 2 B vectors and a splat
- * in registers. Measured on a 2-core AMD EPYC (Node 20): 6×8 ≥ 4×8, 5×8, 2×16; KC 256 / MC 120 best of
- * KC 128–384, MC 60–240; unrolling the depth loop by 4 beat 1 and 2.
+ * Micro-tile rows and columns (NR is a multiple of 4). 5×8 keeps 10 accumulators, the two B vectors of a
+ * depth step, a splat and a product in V8's 15 usable vector registers. Chosen by timing variants built
+ * in one process, in interleaved rounds (1024³, one thread, 2-core AMD EPYC, Node 20): 5×8 and 2×16 with
+ * B in registers ~49 GFLOP/s; 3×12 ~46; 4×8 ~42; 6×8 ~34 (one accumulator spills; reading B from memory
+ * instead: ~27); 8×8 ~25. KC 128–512 and MC 60–240 were all within 2%.
  */
-export const MR = 6;
+export const MR = 5;
 export const NR = 8;
 /** Depth steps per micro-kernel loop iteration (a power of two). */
-const UNROLL = 1;
 /** Cache blocking: a KC×NR sliver of B stays in L1, an MC×KC block of A in L2, a KC×NC panel of B in L3. */
 export const KC = 256;
 export const MC = 120;
@@ -87,47 +88,25 @@ function microKernelFunction(): FunctionBuilder {
       for (let row = 0; row < MR; row++) for (let v = 0; v < vectors; v++) f.v128Zero().set(accumulators[row][v]);
     },
   );
-  // for p in 0..depth: acc[row][v] += A[row, p] * B[p, v*4 .. v*4+3], UNROLL steps per iteration
-  const step = (u: number) => {
-    for (let v = 0; v < vectors; v++)
-      f.get(packedB)
-        .v128Load((u * NR + v * 4) * 4)
-        .set(bVectors[v]);
-    for (let row = 0; row < MR; row++) {
-      f.get(packedA)
-        .v128Load32Splat((u * MR + row) * 4)
-        .set(splat);
-      for (let v = 0; v < vectors; v++) {
-        f.get(accumulators[row][v]).get(splat).get(bVectors[v]).f32x4Mul().f32x4Add().set(accumulators[row][v]);
-      }
-    }
-  };
-  const unrolledDepth = f.local(I32);
-  f.get(depth).i32Const(-UNROLL).i32And().set(unrolledDepth);
+  // for p in 0..depth: acc[row][v] += A[row, p]·B[p, 4v … 4v+3]
   f.forLoop(
     counter,
     () => f.i32Const(0),
-    unrolledDepth,
-    UNROLL,
-    () => {
-      for (let u = 0; u < UNROLL; u++) step(u);
-      f.get(packedA)
-        .i32Const(UNROLL * MR * 4)
-        .i32Add()
-        .set(packedA);
-      f.get(packedB)
-        .i32Const(UNROLL * NR * 4)
-        .i32Add()
-        .set(packedB);
-    },
-  );
-  f.forLoop(
-    counter,
-    () => f.get(unrolledDepth),
     depth,
     1,
     () => {
-      step(0);
+      for (let v = 0; v < vectors; v++)
+        f.get(packedB)
+          .v128Load(v * 16)
+          .set(bVectors[v]);
+      for (let row = 0; row < MR; row++) {
+        f.get(packedA)
+          .v128Load32Splat(row * 4)
+          .set(splat);
+        for (let v = 0; v < vectors; v++) {
+          f.get(accumulators[row][v]).get(splat).get(bVectors[v]).f32x4Mul().f32x4Add().set(accumulators[row][v]);
+        }
+      }
       f.get(packedA)
         .i32Const(MR * 4)
         .i32Add()

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { getHeap, type HeapBlock } from "./heap.js";
 import { KC, MC, MR, NC, NR } from "./kernels.js";
-import { getMatmulThreads, type MatmulSpec, matmul, setMatmulThreads } from "./matmul.js";
+import { getLastMatmulThreadCount, getMatmulThreads, type MatmulSpec, matmul, setMatmulThreads } from "./matmul.js";
 
 /** Deterministic float32 values in [-1, 1) (a small LCG, independent of the code under test). */
 function values(length: number, seed: number): Float32Array {
@@ -170,17 +170,20 @@ describe("wasm matmul", () => {
     const cases: MatmulSpec[] = [
       plain(257, 300, 301),
       plain(64, 1000, 96, { transB: true, accumulate: true }),
-      plain(1, 5000, 129),
-      plain(1, 3001, 77, { transB: true }),
+      // GEMV only goes parallel when B is large (see matmul.ts): 8.5M and 2.1M weights.
+      plain(1, 65_600, 129),
+      plain(1, 16_400, 129, { transB: true }),
       { batch: 3, m: 70, n: 90, k: 100, transA: true, transB: false, aBatchStride: 7000, bBatchStride: 0 },
     ];
     for (const spec of cases) {
       setMatmulThreads(1);
       const single = runCase(spec, { seed: 5 });
+      expect(getLastMatmulThreadCount()).toBe(1);
       for (const threads of [2, 3]) {
         setMatmulThreads(threads);
         expect(getMatmulThreads()).toBe(threads);
         expect(runCase(spec, { seed: 5 })).toEqual(single);
+        expect(getLastMatmulThreadCount()).toBe(threads);
       }
     }
   });
