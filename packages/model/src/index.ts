@@ -1,8 +1,9 @@
 /**
  * @minimind/model — public API. Only what is exported here is public; everything else is private.
- * So far: the configuration (upstream MiniMind field names), the strict safetensors reader/writer, sharded
- * checkpoints, state-dict checks, and Node file helpers. The model itself follows once @minimind/tensor and
- * @minimind/attention are ready. Everything except the `*File` / `*Checkpoint` functions is browser-safe.
+ * The model (`MiniMindForCausalLM`: forward, loss, gradients, KV cache, greedy generation), the configuration
+ * (upstream MiniMind field names), the strict safetensors reader/writer, sharded checkpoints, state-dict
+ * checks, and Node file helpers. Everything except `fromPretrained` / `savePretrained` and the `*File` /
+ * `*Checkpoint` functions is browser-safe.
  */
 export type { MiniMindConfig, MiniMindConfigOptions, RopeScaling } from "./config.js";
 export {
@@ -16,6 +17,15 @@ export {
   validateMiniMindConfig,
 } from "./config.js";
 export { bfloat16ToFloat32, float16ToFloat32, float32ToBfloat16, float32ToFloat16 } from "./half-precision.js";
+export type {
+  ForwardOptions,
+  ForwardResult,
+  GenerateOptions,
+  LayerKeyValues,
+  MiniMindInitOptions,
+  TokenRows,
+} from "./model.js";
+export { MiniMindForCausalLM, rotaryTables } from "./model.js";
 export type {
   ReadSafetensorsOptions,
   SafetensorsContents,

@@ -1,0 +1,315 @@
+/**
+ * Parity of MiniMindForCausalLM with the PyTorch reference (../shared/fixtures/model/<case>): logits within
+ * 1e-4, loss and aux loss within 1e-5, every parameter gradient of (loss + aux_loss) within 1e-4 of that
+ * tensor's max magnitude, KV-cached decode logits within 1e-4, and BF16/F16 weights giving identical logits.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { add, memory, noGrad, scope, type Tensor } from "@minimind/tensor";
+import { describe, expect, it } from "vitest";
+import { createMiniMindConfig, parameterShapes, parseMiniMindConfig } from "./config.js";
+import { type LayerKeyValues, MiniMindForCausalLM } from "./model.js";
+import { readSafetensors, type SafetensorsTensor } from "./safetensors.js";
+
+const fixtures = new URL("../../../../shared/fixtures/model/", import.meta.url);
+const cases = readdirSync(fixtures).sort();
+
+function readTensors(name: string, file: string): Map<string, SafetensorsTensor> {
+  return readSafetensors(readFileSync(new URL(`${name}/${file}`, fixtures)), { source: `${name}/${file}` }).tensors;
+}
+
+function configOf(name: string) {
+  return parseMiniMindConfig(
+    JSON.parse(readFileSync(new URL(`${name}/config.json`, fixtures), "utf8")),
+    `${name}/config.json`,
+  );
+}
+
+function rows(entry: SafetensorsTensor | undefined): number[][] {
+  if (entry === undefined || entry.dtype !== "I32") throw new Error("expected an I32 tensor");
+  const [batch, length] = entry.shape as [number, number];
+  return Array.from({ length: batch }, (_, row) => Array.from(entry.data.subarray(row * length, (row + 1) * length)));
+}
+
+function floats(entry: SafetensorsTensor | undefined): Float32Array {
+  if (entry === undefined || entry.dtype !== "F32") throw new Error("expected an F32 tensor");
+  return entry.data;
+}
+
+function maxAbsoluteDifference(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  expect(actual.length).toBe(expected.length);
+  let worst = 0;
+  for (let index = 0; index < expected.length; index++) {
+    const difference = Math.abs((actual[index] as number) - (expected[index] as number));
+    if (!(difference <= worst)) worst = Number.isNaN(difference) ? Number.POSITIVE_INFINITY : difference;
+  }
+  return worst;
+}
+
+function maxMagnitude(values: ArrayLike<number>): number {
+  let largest = 0;
+  for (let index = 0; index < values.length; index++) largest = Math.max(largest, Math.abs(values[index] as number));
+  return largest;
+}
+
+function copy(tensor: Tensor): Float32Array {
+  return Float32Array.from(tensor.dataSync() as Float32Array);
+}
+
+describe.each(cases)("parity with PyTorch: %s", (name) => {
+  const config = configOf(name);
+  const io = readTensors(name, "io.safetensors");
+  const inputIds = rows(io.get("input_ids"));
+  const labels = rows(io.get("labels"));
+  const attentionMask = io.has("attention_mask") ? rows(io.get("attention_mask")) : undefined;
+
+  it("forward: logits, loss and aux loss; backward: every parameter gradient", () => {
+    const model = MiniMindForCausalLM.fromStateDict(config, readTensors(name, "model.safetensors"), name);
+    try {
+      const outputs = scope(() => {
+        const { logits, loss, auxLoss } = model.forward({
+          inputIds,
+          labels,
+          ...(attentionMask ? { attentionMask } : {}),
+        });
+        add(loss as Tensor, auxLoss).backward();
+        return { logits: copy(logits), loss: (loss as Tensor).item(), auxLoss: auxLoss.item() };
+      });
+      const logitsError = maxAbsoluteDifference(outputs.logits, floats(io.get("logits")));
+      const lossError = Math.abs(outputs.loss - (floats(io.get("loss"))[0] as number));
+      const auxError = Math.abs(outputs.auxLoss - (floats(io.get("aux_loss"))[0] as number));
+      let worstGradient = { name: "", error: 0 };
+      for (const [parameterName, weight] of model.namedParameters()) {
+        const expected = floats(io.get(`grad.${parameterName}`));
+        const actual = weight.grad ? copy(weight.grad) : new Float32Array(expected.length);
+        const error = maxAbsoluteDifference(actual, expected) / Math.max(maxMagnitude(expected), 1e-30);
+        expect(error, `gradient of ${parameterName}`).toBeLessThanOrEqual(1e-4);
+        if (error >= worstGradient.error) worstGradient = { name: parameterName, error };
+      }
+      console.log(
+        `[${name}] max |Δlogits| ${logitsError.toExponential(2)}, |Δloss| ${lossError.toExponential(2)}, |ΔauxLoss| ${auxError.toExponential(2)}, worst relative gradient error ${worstGradient.error.toExponential(2)} (${worstGradient.name})`,
+      );
+      expect(logitsError).toBeLessThanOrEqual(1e-4);
+      expect(lossError).toBeLessThanOrEqual(1e-5);
+      expect(auxError).toBeLessThanOrEqual(1e-5);
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it.runIf(io.has("decode_logits"))("KV-cached decode: prefill then one token at a time", () => {
+    const model = MiniMindForCausalLM.fromStateDict(config, readTensors(name, "model.safetensors"), name).eval();
+    try {
+      const prefillLength = (io.get("decode_prefill") as SafetensorsTensor<"I32">).data[0] as number;
+      const [batch, length] = [inputIds.length, (inputIds[0] as number[]).length];
+      const vocab = config.vocab_size;
+      const decoded = new Float32Array(batch * length * vocab);
+      let cache: LayerKeyValues[] | undefined;
+      const write = (logits: Float32Array, start: number, count: number) => {
+        for (let row = 0; row < batch; row++) {
+          decoded.set(logits.subarray(row * count * vocab, (row + 1) * count * vocab), (row * length + start) * vocab);
+        }
+      };
+      noGrad(() => {
+        for (let start = 0; start < length; ) {
+          const count = start === 0 ? prefillLength : 1;
+          const chunk = inputIds.map((row) => row.slice(start, start + count));
+          const result = scope(() => {
+            const { logits, pastKeyValues } = model.forward({ inputIds: chunk, pastKeyValues: cache, useCache: true });
+            return { logits: copy(logits), pastKeyValues: pastKeyValues as LayerKeyValues[] };
+          });
+          for (const layer of cache ?? []) {
+            layer.key.dispose();
+            layer.value.dispose();
+          }
+          cache = result.pastKeyValues;
+          write(result.logits, start, count);
+          start += count;
+        }
+      });
+      for (const layer of cache ?? []) {
+        layer.key.dispose();
+        layer.value.dispose();
+      }
+      const error = maxAbsoluteDifference(decoded, floats(io.get("decode_logits")));
+      console.log(`[${name}] decode (prefill ${prefillLength}) max |Δlogits| ${error.toExponential(2)}`);
+      expect(error).toBeLessThanOrEqual(1e-4);
+    } finally {
+      model.dispose();
+    }
+  });
+});
+
+describe("half-precision weights", () => {
+  const name = "dense-tiny";
+  const config = configOf(name);
+  const inputIds = rows(readTensors(name, "io.safetensors").get("input_ids"));
+
+  function logitsFrom(file: string): Float32Array {
+    const model = MiniMindForCausalLM.fromStateDict(config, readTensors(name, file), file);
+    try {
+      return scope(() => noGrad(() => copy(model.forward({ inputIds }).logits)));
+    } finally {
+      model.dispose();
+    }
+  }
+
+  it("BF16 and F16 files give exactly the F32 logits", () => {
+    const reference = logitsFrom("model.safetensors");
+    expect(maxAbsoluteDifference(logitsFrom("model.bf16.safetensors"), reference)).toBe(0);
+    expect(maxAbsoluteDifference(logitsFrom("model.f16.safetensors"), reference)).toBe(0);
+  });
+
+  it("fromPretrained reads the fixture folder", async () => {
+    const model = await MiniMindForCausalLM.fromPretrained(fileURLToPath(new URL(name, fixtures)));
+    try {
+      const logits = scope(() => noGrad(() => copy(model.forward({ inputIds }).logits)));
+      expect(maxAbsoluteDifference(logits, logitsFrom("model.safetensors"))).toBe(0);
+    } finally {
+      model.dispose();
+    }
+  });
+});
+
+describe("attention strategies", () => {
+  it("a user strategy replaces the causal default (a hand-written causal mask mod gives the reference logits)", () => {
+    const name = "dense-tiny";
+    const io = readTensors(name, "io.safetensors");
+    const model = MiniMindForCausalLM.fromStateDict(configOf(name), readTensors(name, "model.safetensors"), name);
+    try {
+      const inputIds = rows(io.get("input_ids"));
+      const causalByHand = (_batch: number, _head: number, query: number, key: number) => key <= query;
+      const future = (_batch: number, _head: number, query: number, key: number) => key >= query;
+      const [custom, reversed] = scope(() =>
+        noGrad(() => [
+          copy(model.forward({ inputIds, attention: causalByHand }).logits),
+          copy(model.forward({ inputIds, attention: future }).logits),
+        ]),
+      );
+      expect(maxAbsoluteDifference(custom as Float32Array, floats(io.get("logits")))).toBeLessThanOrEqual(1e-4);
+      expect(maxAbsoluteDifference(reversed as Float32Array, floats(io.get("logits")))).toBeGreaterThan(1e-3);
+    } finally {
+      model.dispose();
+    }
+  });
+});
+
+describe("YaRN", () => {
+  it("changes the yarn-tiny logits beyond tolerance when switched off (the fixture exercises the scaling)", () => {
+    const name = "yarn-tiny";
+    const config = configOf(name);
+    const plain = createMiniMindConfig({ ...config, inference_rope_scaling: false, rope_scaling: null });
+    const inputIds = rows(readTensors(name, "io.safetensors").get("input_ids"));
+    const model = MiniMindForCausalLM.fromStateDict(plain, readTensors(name, "model.safetensors"), name);
+    try {
+      const logits = scope(() => noGrad(() => copy(model.forward({ inputIds }).logits)));
+      expect(maxAbsoluteDifference(logits, floats(readTensors(name, "io.safetensors").get("logits")))).toBeGreaterThan(
+        1e-3,
+      );
+    } finally {
+      model.dispose();
+    }
+  });
+});
+
+describe("greedy generate", () => {
+  it("matches step-by-step argmax of uncached full forwards (moe-tiny)", () => {
+    const name = "moe-tiny";
+    const model = MiniMindForCausalLM.fromStateDict(configOf(name), readTensors(name, "model.safetensors"), name);
+    try {
+      const prompt = rows(readTensors(name, "io.safetensors").get("input_ids")).map((row) => row.slice(0, 6));
+      const generated = model.generate(prompt, { maxNewTokens: 5, eosTokenId: -1 });
+      const expected = prompt.map((row) => [...row]);
+      for (let step = 0; step < 5; step++) {
+        const next = scope(() =>
+          noGrad(() => Array.from(model.forward({ inputIds: expected, logitsToKeep: 1 }).logits.argmax().dataSync())),
+        );
+        for (const [row, token] of next.entries()) expected[row]?.push(Number(token));
+      }
+      expect(generated).toEqual(expected.map((row) => row.slice(6)));
+    } finally {
+      model.dispose();
+    }
+  });
+});
+
+describe("MiniMindForCausalLM", () => {
+  const config = createMiniMindConfig({
+    hidden_size: 32,
+    num_hidden_layers: 1,
+    num_attention_heads: 2,
+    num_key_value_heads: 1,
+    intermediate_size: 64,
+    vocab_size: 50,
+    tie_word_embeddings: false,
+  });
+
+  it("initialises every upstream parameter, seeded, with an untied head", () => {
+    const first = new MiniMindForCausalLM(config, { seed: 3 });
+    const second = new MiniMindForCausalLM(config, { seed: 3 });
+    try {
+      const names = [...first.namedParameters().keys()];
+      expect(names).toEqual([...parameterShapes(config).keys()]);
+      expect(names).toContain("lm_head.weight");
+      const head = first.stateDict().get("lm_head.weight") as SafetensorsTensor<"F32">;
+      expect(head.data).toEqual((second.stateDict().get("lm_head.weight") as SafetensorsTensor<"F32">).data);
+      expect(first.stateDict().get("model.norm.weight")?.data).toEqual(new Float32Array(32).fill(1));
+    } finally {
+      first.dispose();
+      second.dispose();
+    }
+  });
+
+  it("savePretrained then fromPretrained round-trips the weights bit-exactly", async () => {
+    const model = new MiniMindForCausalLM(config, { seed: 7 });
+    const directory = mkdtempSync(join(tmpdir(), "minimind-model-"));
+    try {
+      expect(await model.savePretrained(directory)).toEqual(["model.safetensors"]);
+      const loaded = await MiniMindForCausalLM.fromPretrained(directory);
+      try {
+        expect(loaded.config).toEqual(model.config);
+        expect(loaded.stateDict()).toEqual(model.stateDict());
+      } finally {
+        loaded.dispose();
+      }
+    } finally {
+      model.dispose();
+      rmSync(directory, { recursive: true, force: true });
+    }
+  });
+
+  it("releases every intermediate of a forward/backward run inside a scope", () => {
+    const model = new MiniMindForCausalLM(createMiniMindConfig({ ...config, use_moe: true, num_experts_per_tok: 2 }));
+    try {
+      const step = () =>
+        scope(() => {
+          const { loss, auxLoss } = model.forward({ inputIds: [[1, 2, 3, 4]], labels: [[1, 2, 3, 4]] });
+          add(loss as Tensor, auxLoss).backward();
+        });
+      step(); // creates the gradients and the rotary tables
+      const before = memory();
+      step();
+      const after = memory();
+      expect({ tensors: after.tensors, storages: after.storages }).toEqual({
+        tensors: before.tensors,
+        storages: before.storages,
+      });
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it("rejects out-of-vocabulary ids and mis-shaped masks, naming the input", () => {
+    const model = new MiniMindForCausalLM(config);
+    try {
+      expect(() => model.forward({ inputIds: [[1, 50]] })).toThrow(/inputIds holds 50/);
+      expect(() => model.forward({ inputIds: [[1, 2]], attentionMask: [[1, 1, 1]] })).toThrow(
+        /attentionMask is \[1, 3\]/,
+      );
+    } finally {
+      model.dispose();
+    }
+  });
+});

@@ -1,0 +1,709 @@
+/**
+ * The MiniMind decoder (upstream `model/model_minimind.py`, Qwen3-style), read bottom-up: RMSNorm → rotary
+ * tables (plain and YaRN) → Attention (q_norm/k_norm, GQA, KV cache) → FeedForward (SwiGLU) → MoE
+ * FeedForward (softmax router, top-k, load-balancing aux loss) → Block → Model → MiniMindForCausalLM.
+ * Parameters are @minimind/tensor leaves under upstream names; attention runs through
+ * @minimind/attention's `scaledDotProductAttention` with a pluggable strategy (causal by default).
+ * Not here: weight file formats (safetensors.ts), config parsing (config.ts), sampling beyond greedy.
+ */
+import { and, causal, padding, type StrategyLike, scaledDotProductAttention } from "@minimind/attention";
+import {
+  add,
+  concat,
+  crossEntropy,
+  dropout,
+  embedding,
+  gatherRows,
+  indexAddRows,
+  keep,
+  linear,
+  mean,
+  mul,
+  noGrad,
+  randn,
+  rmsnorm,
+  rope,
+  scope,
+  silu,
+  softmax,
+  sum,
+  Tensor,
+  takeAlongLastAxis,
+  tensor,
+  topk,
+  zeros,
+} from "@minimind/tensor";
+import { type MiniMindConfig, parameterShapes } from "./config.js";
+import type { SafetensorsTensor } from "./safetensors.js";
+import {
+  readMiniMindConfigFile,
+  readSafetensorsCheckpoint,
+  writeMiniMindConfigFile,
+  writeSafetensorsCheckpoint,
+} from "./safetensors-files.js";
+import { stateDictToFloat32 } from "./state-dict.js";
+
+// ---------------------------------------------------------------------------------------------------------
+// Parameters
+
+/** A trainable leaf owned by the model (exempt from every scope). */
+function parameter(values: Float32Array, shape: readonly number[]): Tensor {
+  return keep(tensor(values, { shape }).requireGrad());
+}
+
+/** Upstream init: linear and embedding weights ~ N(0, 0.02²), norm weights 1. */
+function initialValues(name: string, shape: readonly number[], seed: number): Float32Array {
+  const size = shape.reduce((product, dimension) => product * dimension, 1);
+  if (name.endsWith("norm.weight")) return new Float32Array(size).fill(1);
+  return noGrad(() => {
+    const draw = randn(shape, { seed, std: 0.02 });
+    const values = Float32Array.from(draw.dataSync() as Float32Array);
+    draw.dispose();
+    return values;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// RMSNorm
+
+class RMSNorm {
+  constructor(
+    readonly weight: Tensor,
+    readonly epsilon: number,
+  ) {}
+
+  forward(x: Tensor): Tensor {
+    return rmsnorm(x, this.weight, this.epsilon); // over the last axis
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Rotary embedding tables
+
+/**
+ * cos and sin tables [positions, headDim/2] for rotate-half RoPE, computed as upstream's
+ * `precompute_freqs_cis` does in float32 (each step rounded with Math.fround). With `rope_scaling` (YaRN)
+ * and max_position_embeddings beyond the original context, the frequencies are blended by a linear ramp:
+ * f'(i) = f(i)·((1 − γ) + γ / factor); the tables are scaled by `attention_factor`.
+ */
+export function rotaryTables(config: MiniMindConfig, positions: number): { cos: Float32Array; sin: Float32Array } {
+  const dimension = config.head_dim;
+  const half = dimension / 2;
+  const base = config.rope_theta;
+  const frequencies = new Float32Array(half);
+  for (let index = 0; index < half; index++) {
+    const exponent = Math.fround((2 * index) / dimension);
+    frequencies[index] = Math.fround(1 / Math.fround(base ** exponent));
+  }
+  let attentionFactor = 1;
+  const scaling = config.inference_rope_scaling ? config.rope_scaling : null;
+  if (scaling !== null) {
+    const originalMax = scaling.original_max_position_embeddings;
+    attentionFactor = scaling.attention_factor;
+    // The ramp depends on the configured context (upstream's `end`), not on how many rows are built here.
+    if (config.max_position_embeddings / originalMax > 1) {
+      const inverseDimension = (beta: number) =>
+        (dimension * Math.log(originalMax / (beta * 2 * Math.PI))) / (2 * Math.log(base));
+      const low = Math.max(Math.floor(inverseDimension(scaling.beta_fast)), 0);
+      const high = Math.min(Math.ceil(inverseDimension(scaling.beta_slow)), half - 1);
+      const span = Math.max(high - low, 0.001);
+      for (let index = 0; index < half; index++) {
+        const ramp = Math.min(Math.max(Math.fround(Math.fround(index - low) / Math.fround(span)), 0), 1);
+        const blend = Math.fround(Math.fround(1 - ramp) + Math.fround(ramp / scaling.factor));
+        frequencies[index] = Math.fround((frequencies[index] as number) * blend);
+      }
+    }
+  }
+  const cos = new Float32Array(positions * half);
+  const sin = new Float32Array(positions * half);
+  for (let position = 0; position < positions; position++) {
+    for (let index = 0; index < half; index++) {
+      const angle = Math.fround(position * (frequencies[index] as number));
+      cos[position * half + index] = Math.fround(Math.fround(Math.cos(angle)) * attentionFactor);
+      sin[position * half + index] = Math.fround(Math.fround(Math.sin(angle)) * attentionFactor);
+    }
+  }
+  return { cos, sin };
+}
+
+/** Rotary tables as tensors, grown on demand and owned by the model. */
+class RotaryEmbedding {
+  private cos: Tensor | undefined;
+  private sin: Tensor | undefined;
+  private positions = 0;
+
+  constructor(private readonly config: MiniMindConfig) {}
+
+  /** Rows [start, start + length) of the cos and sin tables, each [length, headDim/2]. */
+  tables(start: number, length: number): { cos: Tensor; sin: Tensor } {
+    const end = start + length;
+    if (end > this.positions) {
+      const positions = Math.max(end, Math.min(2 * this.positions, this.config.max_position_embeddings), 64);
+      const { cos, sin } = rotaryTables(this.config, positions);
+      const half = this.config.head_dim / 2;
+      this.dispose();
+      this.cos = keep(tensor(cos, { shape: [positions, half] }));
+      this.sin = keep(tensor(sin, { shape: [positions, half] }));
+      this.positions = positions;
+    }
+    const cos = this.cos as Tensor;
+    const sin = this.sin as Tensor;
+    return {
+      cos: cos.slice([start, 0], [end, cos.shape[1] as number]),
+      sin: sin.slice([start, 0], [end, sin.shape[1] as number]),
+    };
+  }
+
+  dispose(): void {
+    this.cos?.dispose();
+    this.sin?.dispose();
+    this.cos = undefined;
+    this.sin = undefined;
+    this.positions = 0;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Attention
+
+/** One layer's cached keys and values, after k_norm and RoPE: [B, Hkv, Tpast, D] each. */
+export interface LayerKeyValues {
+  readonly key: Tensor;
+  readonly value: Tensor;
+}
+
+/** What a forward pass shares with every layer. */
+interface LayerContext {
+  readonly cos: Tensor; // [T, D/2]
+  readonly sin: Tensor; // [T, D/2]
+  readonly strategy: StrategyLike;
+  readonly training: boolean;
+}
+
+/**
+ * softmax(q·kᵀ/√D + mask)·v for q [B, Hq, Tq, D] and k, v [B, Hkv, Tk, D] (GQA: Hq a multiple of Hkv),
+ * queries at the last Tq key positions. The one place attention is computed, so the kernel can be swapped.
+ */
+function attend(query: Tensor, key: Tensor, value: Tensor, strategy: StrategyLike): Tensor {
+  return scaledDotProductAttention(query, key, value, { strategy });
+}
+
+class Attention {
+  constructor(
+    private readonly config: MiniMindConfig,
+    readonly qProj: Tensor,
+    readonly kProj: Tensor,
+    readonly vProj: Tensor,
+    readonly oProj: Tensor,
+    readonly qNorm: RMSNorm,
+    readonly kNorm: RMSNorm,
+  ) {}
+
+  forward(
+    x: Tensor,
+    context: LayerContext,
+    past: LayerKeyValues | undefined,
+  ): { output: Tensor; present: LayerKeyValues } {
+    const [batch, length] = x.shape as [number, number, number];
+    const { num_attention_heads: queryHeads, num_key_value_heads: keyValueHeads, head_dim: headDim } = this.config;
+    let query = linear(x, this.qProj).reshape([batch, length, queryHeads, headDim]); // [B, T, Hq, D]
+    let key = linear(x, this.kProj).reshape([batch, length, keyValueHeads, headDim]); // [B, T, Hkv, D]
+    const value = linear(x, this.vProj).reshape([batch, length, keyValueHeads, headDim]); // [B, T, Hkv, D]
+    query = this.qNorm.forward(query);
+    key = this.kNorm.forward(key);
+    query = rope(query, context.cos, context.sin, { sequenceAxis: 1 }); // [B, T, Hq, D]
+    key = rope(key, context.cos, context.sin, { sequenceAxis: 1 }); // [B, T, Hkv, D]
+    let keys = key.transpose(1, 2); // [B, Hkv, T, D]
+    let values = value.transpose(1, 2); // [B, Hkv, T, D]
+    if (past !== undefined) {
+      keys = concat([past.key, keys], 2); // [B, Hkv, Tpast + T, D]
+      values = concat([past.value, values], 2); // [B, Hkv, Tpast + T, D]
+    }
+    const attended = attend(query.transpose(1, 2), keys, values, context.strategy); // [B, Hq, T, D]
+    const merged = attended
+      .transpose(1, 2)
+      .contiguous()
+      .reshape([batch, length, queryHeads * headDim]); // [B, T, Hq·D]
+    let output = linear(merged, this.oProj); // [B, T, hidden]
+    if (context.training && this.config.dropout > 0) output = dropout(output, this.config.dropout);
+    return { output, present: { key: keys, value: values } };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Feed-forward: SwiGLU and mixture of experts
+
+class FeedForward {
+  constructor(
+    readonly gateProj: Tensor,
+    readonly upProj: Tensor,
+    readonly downProj: Tensor,
+  ) {}
+
+  /** down(silu(gate(x)) · up(x)) for x [..., hidden]. */
+  forward(x: Tensor): Tensor {
+    return linear(mul(silu(linear(x, this.gateProj)), linear(x, this.upProj)), this.downProj);
+  }
+}
+
+class MoEFeedForward {
+  constructor(
+    private readonly config: MiniMindConfig,
+    readonly gate: Tensor,
+    readonly experts: readonly FeedForward[],
+  ) {}
+
+  /**
+   * Routes each token to its top-k experts by softmax router probability (renormalised over the k when
+   * `norm_topk_prob`) and sums their weighted outputs. The aux loss (training only, as upstream):
+   * Σ_e load_e · meanProbability_e · E · coefficient, with load_e the share of (token, slot) picks of e.
+   */
+  forward(x: Tensor, training: boolean): { output: Tensor; auxLoss: Tensor | undefined } {
+    const [batch, length, hidden] = x.shape as [number, number, number];
+    const { num_experts: expertCount, num_experts_per_tok: topK } = this.config;
+    const tokens = batch * length;
+    const flat = x.reshape([tokens, hidden]); // [N, hidden]
+    const probabilities = softmax(linear(flat, this.gate)); // [N, E]
+    const indices = noGrad(() => topk(probabilities, topK).indices); // [N, k] int32
+    let weights = takeAlongLastAxis(probabilities, indices); // [N, k]
+    if (this.config.norm_topk_prob) weights = weights.div(add(sum(weights, -1, true), 1e-20));
+    const slotWeights = weights.reshape([tokens * topK, 1]); // [N·k, 1]
+    const picks = Int32Array.from(indices.dataSync() as Int32Array);
+    indices.dispose();
+    let output = zeros([tokens, hidden]); // [N, hidden]
+    const load = new Float32Array(expertCount);
+    for (let expert = 0; expert < expertCount; expert++) {
+      const tokenIndices: number[] = [];
+      const slotIndices: number[] = [];
+      for (let slot = 0; slot < picks.length; slot++) {
+        if (picks[slot] === expert) {
+          tokenIndices.push(Math.floor(slot / topK));
+          slotIndices.push(slot);
+        }
+      }
+      load[expert] = tokenIndices.length / tokens;
+      if (tokenIndices.length === 0) continue;
+      const rows = tensor(Int32Array.from(tokenIndices), { dtype: "int32" }); // [n_e]
+      const slots = tensor(Int32Array.from(slotIndices), { dtype: "int32" }); // [n_e]
+      const expertOutput = (this.experts[expert] as FeedForward).forward(gatherRows(flat, rows)); // [n_e, hidden]
+      output = indexAddRows(output, rows, mul(expertOutput, gatherRows(slotWeights, slots))); // [N, hidden]
+    }
+    let auxLoss: Tensor | undefined;
+    if (training && this.config.router_aux_loss_coef > 0) {
+      const balance = sum(mul(mean(probabilities, 0), tensor(load))); // scalar
+      auxLoss = balance.mul(expertCount).mul(this.config.router_aux_loss_coef);
+    }
+    return { output: output.reshape([batch, length, hidden]), auxLoss }; // [B, T, hidden]
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Block and model
+
+class MiniMindBlock {
+  constructor(
+    readonly selfAttention: Attention,
+    readonly inputLayernorm: RMSNorm,
+    readonly postAttentionLayernorm: RMSNorm,
+    readonly mlp: FeedForward | MoEFeedForward,
+  ) {}
+
+  forward(
+    hidden: Tensor,
+    context: LayerContext,
+    past: LayerKeyValues | undefined,
+  ): { hidden: Tensor; present: LayerKeyValues; auxLoss: Tensor | undefined } {
+    const attention = this.selfAttention.forward(this.inputLayernorm.forward(hidden), context, past);
+    const residual = add(hidden, attention.output); // [B, T, hidden]
+    const normed = this.postAttentionLayernorm.forward(residual);
+    if (this.mlp instanceof MoEFeedForward) {
+      const { output, auxLoss } = this.mlp.forward(normed, context.training);
+      return { hidden: add(residual, output), present: attention.present, auxLoss };
+    }
+    return { hidden: add(residual, this.mlp.forward(normed)), present: attention.present, auxLoss: undefined };
+  }
+}
+
+/** Token ids (or labels, or a mask) as rows of integers: `number[][]` or an int32 tensor [B, T]. */
+export type TokenRows = readonly (readonly number[])[] | Tensor;
+
+export interface ForwardOptions {
+  /** Token ids [B, T]. */
+  readonly inputIds: TokenRows;
+  /** [B, Tpast + T]: 1 = a real token, 0 = padding (masked as a key, as upstream does). */
+  readonly attentionMask?: TokenRows;
+  /** [B, T]: targets; the loss compares logits[:, :-1] with labels[:, 1:], ignoring -100. */
+  readonly labels?: TokenRows;
+  /** The cache a previous call returned (with `useCache`); these tokens follow it. */
+  readonly pastKeyValues?: readonly LayerKeyValues[];
+  /** Return the keys and values of every layer for the next call. */
+  readonly useCache?: boolean;
+  /** Attention strategy from @minimind/attention (default causal); an attention mask is and-ed with it. */
+  readonly attention?: StrategyLike;
+  /** Only the last n positions get logits (0 = all). */
+  readonly logitsToKeep?: number;
+}
+
+export interface ForwardResult {
+  /** [B, T (or logitsToKeep), vocab]. */
+  readonly logits: Tensor;
+  /** Scalar mean cross-entropy when labels were given. */
+  readonly loss: Tensor | undefined;
+  /** Scalar MoE load-balancing loss (0 for dense models or outside training). */
+  readonly auxLoss: Tensor;
+  /** Per-layer keys and values when `useCache`. */
+  readonly pastKeyValues: readonly LayerKeyValues[] | undefined;
+}
+
+interface Rows {
+  readonly data: Int32Array;
+  readonly batch: number;
+  readonly length: number;
+}
+
+function toRows(rows: TokenRows, name: string): Rows {
+  if (rows instanceof Tensor) {
+    if (rows.rank !== 2 || rows.dtype !== "int32") {
+      throw new Error(
+        `[MiniMindForCausalLM] ${name} is a ${rows.dtype} tensor [${rows.shape.join(", ")}]; expected int32 [B, T]`,
+      );
+    }
+    return {
+      data: Int32Array.from(rows.dataSync() as Int32Array),
+      batch: rows.shape[0] as number,
+      length: rows.shape[1] as number,
+    };
+  }
+  if (!Array.isArray(rows) || rows.length === 0) {
+    throw new Error(`[MiniMindForCausalLM] ${name} must be a non-empty number[][] or an int32 tensor [B, T]`);
+  }
+  const length = (rows[0] as readonly number[]).length;
+  const data = new Int32Array(rows.length * length);
+  rows.forEach((row, index) => {
+    if (!Array.isArray(row) || row.length !== length) {
+      throw new Error(
+        `[MiniMindForCausalLM] ${name} row ${index} has length ${row?.length}; every row needs ${length}`,
+      );
+    }
+    for (let position = 0; position < length; position++) {
+      const id = row[position] as number;
+      if (!Number.isInteger(id))
+        throw new Error(`[MiniMindForCausalLM] ${name}[${index}][${position}] is ${id}; expected an integer`);
+      data[index * length + position] = id;
+    }
+  });
+  return { data, batch: rows.length, length };
+}
+
+class MiniMindModel {
+  readonly rotary: RotaryEmbedding;
+
+  constructor(
+    private readonly config: MiniMindConfig,
+    readonly embedTokens: Tensor,
+    readonly layers: readonly MiniMindBlock[],
+    readonly norm: RMSNorm,
+  ) {
+    this.rotary = new RotaryEmbedding(config);
+  }
+
+  forward(
+    inputIds: Tensor,
+    strategy: StrategyLike,
+    pastKeyValues: readonly LayerKeyValues[] | undefined,
+    training: boolean,
+  ): { hidden: Tensor; presents: LayerKeyValues[]; auxLoss: Tensor } {
+    const length = inputIds.shape[1] as number;
+    const start = pastKeyValues?.[0]?.key.shape[2] ?? 0;
+    let hidden = embedding(this.embedTokens, inputIds); // [B, T, hidden]
+    if (training && this.config.dropout > 0) hidden = dropout(hidden, this.config.dropout);
+    const { cos, sin } = this.rotary.tables(start, length); // [T, D/2] each
+    const context: LayerContext = { cos, sin, strategy, training };
+    const presents: LayerKeyValues[] = [];
+    let auxLoss = zeros([]);
+    this.layers.forEach((layer, index) => {
+      const result = layer.forward(hidden, context, pastKeyValues?.[index]);
+      hidden = result.hidden;
+      presents.push(result.present);
+      if (result.auxLoss !== undefined) auxLoss = add(auxLoss, result.auxLoss);
+    });
+    return { hidden: this.norm.forward(hidden), presents, auxLoss };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// MiniMindForCausalLM
+
+export interface MiniMindInitOptions {
+  /** Seed for the N(0, 0.02²) initial weights (default 0). */
+  readonly seed?: number;
+}
+
+/** Module-private: how `fromStateDict` hands checked float32 weights to the constructor. */
+const loadedWeights = Symbol("loadedWeights");
+
+interface InternalInitOptions extends MiniMindInitOptions {
+  readonly [loadedWeights]?: ReadonlyMap<string, Float32Array>;
+}
+
+export interface GenerateOptions {
+  /** How many tokens to append at most (default 32). */
+  readonly maxNewTokens?: number;
+  /** Stop a row at these ids (default the config's eos_token_id). */
+  readonly eosTokenId?: number | readonly number[];
+}
+
+/** The causal language model: MiniMindModel plus the (tied or separate) lm_head. */
+export class MiniMindForCausalLM {
+  readonly config: MiniMindConfig;
+  /** Whether forward computes the MoE aux loss and applies dropout (upstream's `model.train()`). */
+  training = true;
+  private readonly parameters: Map<string, Tensor>;
+  private readonly model: MiniMindModel;
+  private readonly lmHead: Tensor;
+
+  /** A freshly initialised model (upstream init, seeded). */
+  constructor(config: MiniMindConfig, options: MiniMindInitOptions = {}) {
+    let values = (options as InternalInitOptions)[loadedWeights];
+    if (values === undefined) {
+      const seed = options.seed ?? 0;
+      const initial = new Map<string, Float32Array>();
+      let index = 0;
+      for (const [name, shape] of parameterShapes(config))
+        initial.set(name, initialValues(name, shape, seed + index++));
+      values = initial;
+    }
+    this.config = config;
+    this.parameters = MiniMindForCausalLM.createParameters(config, values);
+    ({ model: this.model, lmHead: this.lmHead } = this.assemble());
+  }
+
+  /** A model holding the given weights (upstream names; F32, F16 or BF16; a tied lm_head.weight is ignored). */
+  static fromStateDict(
+    config: MiniMindConfig,
+    stateDict: ReadonlyMap<string, SafetensorsTensor>,
+    source = "state dict",
+  ): MiniMindForCausalLM {
+    const float32 = stateDictToFloat32(stateDict, config, source);
+    const weights = new Map([...float32].map(([name, weight]) => [name, weight.data] as const));
+    const options: InternalInitOptions = { [loadedWeights]: weights };
+    return new MiniMindForCausalLM(config, options);
+  }
+
+  /** Loads `config.json` and `model.safetensors` (or a sharded index) from a folder (Node). */
+  static async fromPretrained(directory: string): Promise<MiniMindForCausalLM> {
+    const separator = directory.endsWith("/") ? "" : "/";
+    const config = await readMiniMindConfigFile(`${directory}${separator}config.json`);
+    const stateDict = await readSafetensorsCheckpoint(directory);
+    return MiniMindForCausalLM.fromStateDict(config, stateDict, directory);
+  }
+
+  private static createParameters(
+    config: MiniMindConfig,
+    values: ReadonlyMap<string, Float32Array>,
+  ): Map<string, Tensor> {
+    const parameters = new Map<string, Tensor>();
+    for (const [name, shape] of parameterShapes(config)) {
+      parameters.set(name, parameter(values.get(name) as Float32Array, shape));
+    }
+    return parameters;
+  }
+
+  private assemble(): { model: MiniMindModel; lmHead: Tensor } {
+    const config = this.config;
+    const get = (name: string): Tensor => {
+      const value = this.parameters.get(name);
+      if (value === undefined) throw new Error(`[MiniMindForCausalLM] parameter "${name}" is missing`);
+      return value;
+    };
+    const norm = (name: string) => new RMSNorm(get(name), config.rms_norm_eps);
+    const feedForward = (prefix: string) =>
+      new FeedForward(
+        get(`${prefix}.gate_proj.weight`),
+        get(`${prefix}.up_proj.weight`),
+        get(`${prefix}.down_proj.weight`),
+      );
+    const layers: MiniMindBlock[] = [];
+    for (let layer = 0; layer < config.num_hidden_layers; layer++) {
+      const prefix = `model.layers.${layer}`;
+      const attention = new Attention(
+        config,
+        get(`${prefix}.self_attn.q_proj.weight`),
+        get(`${prefix}.self_attn.k_proj.weight`),
+        get(`${prefix}.self_attn.v_proj.weight`),
+        get(`${prefix}.self_attn.o_proj.weight`),
+        norm(`${prefix}.self_attn.q_norm.weight`),
+        norm(`${prefix}.self_attn.k_norm.weight`),
+      );
+      const mlp = config.use_moe
+        ? new MoEFeedForward(
+            config,
+            get(`${prefix}.mlp.gate.weight`),
+            Array.from({ length: config.num_experts }, (_, expert) => feedForward(`${prefix}.mlp.experts.${expert}`)),
+          )
+        : feedForward(`${prefix}.mlp`);
+      layers.push(
+        new MiniMindBlock(
+          attention,
+          norm(`${prefix}.input_layernorm.weight`),
+          norm(`${prefix}.post_attention_layernorm.weight`),
+          mlp,
+        ),
+      );
+    }
+    const embedTokens = get("model.embed_tokens.weight");
+    const model = new MiniMindModel(config, embedTokens, layers, norm("model.norm.weight"));
+    return { model, lmHead: config.tie_word_embeddings ? embedTokens : get("lm_head.weight") };
+  }
+
+  /** Every parameter under its upstream name, in state-dict order (a tied head is listed once, as the embedding). */
+  namedParameters(): Map<string, Tensor> {
+    return new Map(this.parameters);
+  }
+
+  /** Upstream's `model.train()` / `model.eval()`. */
+  train(training = true): this {
+    this.training = training;
+    return this;
+  }
+
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** The weights as a float32 state dict under upstream names (tied head omitted). */
+  stateDict(): Map<string, SafetensorsTensor<"F32">> {
+    const output = new Map<string, SafetensorsTensor<"F32">>();
+    for (const [name, weight] of this.parameters) {
+      output.set(name, {
+        dtype: "F32",
+        shape: [...weight.shape],
+        data: Float32Array.from(weight.dataSync() as Float32Array),
+      });
+    }
+    return output;
+  }
+
+  /**
+   * Logits for `inputIds`, and with `labels` the mean cross-entropy of logits[:, :-1] against labels[:, 1:]
+   * (−100 ignored). Create and read the results inside `scope` to release the intermediates.
+   */
+  forward(options: ForwardOptions): ForwardResult {
+    const ids = toRows(options.inputIds, "inputIds");
+    const past = options.pastKeyValues;
+    const pastLength = past?.[0]?.key.shape[2] ?? 0;
+    const vocab = this.config.vocab_size;
+    for (const id of ids.data) {
+      if (id < 0 || id >= vocab)
+        throw new Error(`[MiniMindForCausalLM] inputIds holds ${id}, outside the vocabulary [0, ${vocab})`);
+    }
+    let strategy: StrategyLike = options.attention ?? causal;
+    if (options.attentionMask !== undefined) {
+      const mask = toRows(options.attentionMask, "attentionMask");
+      if (mask.batch !== ids.batch || mask.length !== pastLength + ids.length) {
+        throw new Error(
+          `[MiniMindForCausalLM] attentionMask is [${mask.batch}, ${mask.length}]; expected [${ids.batch}, ${pastLength + ids.length}] (batch, past + new tokens)`,
+        );
+      }
+      if (mask.data.some((keep) => keep === 0)) {
+        const rows = Array.from({ length: mask.batch }, (_, row) =>
+          Array.from(mask.data.subarray(row * mask.length, (row + 1) * mask.length), (keep) => keep !== 0),
+        );
+        strategy = and(strategy, padding(rows));
+      }
+    }
+    const inputIds = tensor(ids.data, { shape: [ids.batch, ids.length], dtype: "int32" }); // [B, T]
+    const { hidden, presents, auxLoss } = this.model.forward(inputIds, strategy, past, this.training);
+    const keepCount = options.logitsToKeep ?? 0;
+    const kept = keepCount > 0 ? hidden.slice([0, Math.max(ids.length - keepCount, 0), 0]) : hidden; // [B, T', hidden]
+    const logits = linear(kept, this.lmHead); // [B, T', vocab]
+    let loss: Tensor | undefined;
+    if (options.labels !== undefined) {
+      const labels = toRows(options.labels, "labels");
+      if (labels.batch !== ids.batch || labels.length !== ids.length || keepCount > 0) {
+        throw new Error(
+          `[MiniMindForCausalLM] labels are [${labels.batch}, ${labels.length}]; expected [${ids.batch}, ${ids.length}] with every position's logits (no logitsToKeep)`,
+        );
+      }
+      // targets[b, t] = labels[b, t + 1]; the last position has no next token and is ignored.
+      const targets = new Int32Array(labels.data.length).fill(-100);
+      for (let row = 0; row < labels.batch; row++) {
+        const offset = row * labels.length;
+        targets.set(labels.data.subarray(offset + 1, offset + labels.length), offset);
+      }
+      loss = crossEntropy(logits, tensor(targets, { shape: [ids.batch, ids.length], dtype: "int32" }), {
+        ignoreIndex: -100,
+      });
+    }
+    return { logits, loss, auxLoss, pastKeyValues: options.useCache ? presents : undefined };
+  }
+
+  /**
+   * Greedy KV-cached decoding of one prompt row per batch entry (all rows the same length): prefill, then one
+   * token at a time until `maxNewTokens` or every row has produced an end-of-sequence id. Returns the new ids.
+   */
+  generate(inputIds: readonly (readonly number[])[], options: GenerateOptions = {}): number[][] {
+    const maxNewTokens = options.maxNewTokens ?? 32;
+    const eos = new Set([options.eosTokenId ?? this.config.eos_token_id].flat() as number[]);
+    const generated: number[][] = inputIds.map(() => []);
+    const finished = inputIds.map(() => false);
+    const wasTraining = this.training;
+    this.training = false;
+    let cache: LayerKeyValues[] | undefined;
+    let next: number[][] = inputIds.map((row) => [...row]);
+    try {
+      for (let step = 0; step < maxNewTokens && !finished.every(Boolean); step++) {
+        const result = noGrad(() =>
+          scope(() => {
+            const { logits, pastKeyValues } = this.forward({
+              inputIds: next,
+              pastKeyValues: cache,
+              useCache: true,
+              logitsToKeep: 1,
+            });
+            const tokens = Array.from(logits.argmax().dataSync() as Int32Array);
+            const present = pastKeyValues as LayerKeyValues[];
+            keep(present.flatMap((layer) => [layer.key, layer.value]));
+            return { tokens, present };
+          }),
+        );
+        for (const layer of cache ?? []) {
+          layer.key.dispose();
+          layer.value.dispose();
+        }
+        cache = result.present;
+        next = result.tokens.map((token, row) => {
+          if (!finished[row]) {
+            (generated[row] as number[]).push(token);
+            if (eos.has(token)) finished[row] = true;
+          }
+          return [token];
+        });
+      }
+    } finally {
+      for (const layer of cache ?? []) {
+        layer.key.dispose();
+        layer.value.dispose();
+      }
+      this.training = wasTraining;
+    }
+    return generated;
+  }
+
+  /**
+   * Writes `config.json` and `model.safetensors` (F32, upstream names, tied head omitted) into a folder
+   * (Node), so upstream PyTorch code and `fromPretrained` load them. Returns the weight files written.
+   */
+  async savePretrained(directory: string): Promise<string[]> {
+    const separator = directory.endsWith("/") ? "" : "/";
+    const written = await writeSafetensorsCheckpoint(directory, this.stateDict());
+    await writeMiniMindConfigFile(`${directory}${separator}config.json`, this.config);
+    return written;
+  }
+
+  /** Releases every parameter and cached table; the model is unusable afterwards. */
+  dispose(): void {
+    for (const weight of this.parameters.values()) weight.dispose();
+    this.model.rotary.dispose();
+  }
+}
