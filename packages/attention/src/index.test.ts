@@ -3,7 +3,33 @@ import * as api from "./index.js";
 
 describe("@minimind/attention public API", () => {
   it("exports exactly the curated names", () => {
-    expect(Object.keys(api).sort()).toEqual(["packageName"]);
-    expect(api.packageName).toBe("@minimind/attention");
+    expect(Object.keys(api).sort()).toEqual([
+      "BlockMask",
+      "KeyValueCache",
+      "alibi",
+      "alibiSlopes",
+      "and",
+      "attentionBackward",
+      "attentionForward",
+      "bidirectional",
+      "causal",
+      "composeScoreMods",
+      "createBlockMask",
+      "defineScoreMod",
+      "document",
+      "not",
+      "or",
+      "padding",
+      "planChunks",
+      "prefixLM",
+      "scaledDotProductAttention",
+      "scaledDotProductAttentionComposed",
+      "segmentVectorFromRoles",
+      "segments",
+      "slidingWindow",
+      "softcap",
+      "toStrategy",
+      "withScoreMod",
+    ]);
   });
 });

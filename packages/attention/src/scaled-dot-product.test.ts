@@ -1,0 +1,124 @@
+import { backward, scope, type Tensor, tensor } from "@minimind/tensor";
+import { describe, expect, it } from "vitest";
+import { maxRelativeError, randomArray } from "./__fixtures__/random-arrays.js";
+import { and, causal, document, padding, prefixLM, segments, slidingWindow, softcap } from "./masks.js";
+import { referenceAttention } from "./reference.js";
+import { scaledDotProductAttention, scaledDotProductAttentionComposed } from "./scaled-dot-product.js";
+import type { AttentionStrategy } from "./strategy.js";
+
+const TOLERANCE = 2e-5;
+
+interface Inputs {
+  query: Float32Array;
+  key: Float32Array;
+  value: Float32Array;
+  weights: Float32Array;
+  queryShape: number[];
+  keyShape: number[];
+}
+
+function inputs(
+  batch: number,
+  queryHeads: number,
+  keyValueHeads: number,
+  queryLength: number,
+  keyLength: number,
+  seed: number,
+): Inputs {
+  const headDim = 8;
+  const queryShape = [batch, queryHeads, queryLength, headDim];
+  const keyShape = [batch, keyValueHeads, keyLength, headDim];
+  const querySize = batch * queryHeads * queryLength * headDim;
+  const keySize = batch * keyValueHeads * keyLength * headDim;
+  return {
+    query: randomArray(querySize, seed, 1.5),
+    key: randomArray(keySize, seed + 1, 1.5),
+    value: randomArray(keySize, seed + 2),
+    weights: randomArray(querySize, seed + 3),
+    queryShape,
+    keyShape,
+  };
+}
+
+type Attention = (query: Tensor, key: Tensor, value: Tensor) => Tensor;
+
+/** Output and input gradients of loss = Σ output · weights. */
+function outputAndGradients(data: Inputs, attention: Attention) {
+  return scope(() => {
+    const query = tensor(data.query, { shape: data.queryShape }).requireGrad();
+    const key = tensor(data.key, { shape: data.keyShape }).requireGrad();
+    const value = tensor(data.value, { shape: data.keyShape }).requireGrad();
+    const output = attention(query, key, value);
+    const loss = output.mul(tensor(data.weights, { shape: data.queryShape })).sum();
+    backward(loss);
+    const read = (t: Tensor | null) => Float32Array.from((t as Tensor).dataSync() as Float32Array);
+    return {
+      output: read(output),
+      gradQuery: read(query.grad),
+      gradKey: read(key.grad),
+      gradValue: read(value.grad),
+    };
+  });
+}
+
+function expectSame(a: ReturnType<typeof outputAndGradients>, b: ReturnType<typeof outputAndGradients>) {
+  expect(maxRelativeError(a.output, b.output)).toBeLessThan(TOLERANCE);
+  expect(maxRelativeError(a.gradQuery, b.gradQuery)).toBeLessThan(TOLERANCE);
+  expect(maxRelativeError(a.gradKey, b.gradKey)).toBeLessThan(TOLERANCE);
+  expect(maxRelativeError(a.gradValue, b.gradValue)).toBeLessThan(TOLERANCE);
+}
+
+describe("scaledDotProductAttention on tensors equals the composition of tensor primitives", () => {
+  const cases: [string, AttentionStrategy][] = [
+    ["causal", causal],
+    ["prefixLM(4)", prefixLM(4)],
+    ["segments", segments([1, 0, 0, 1, 1, 0, 0, 0, 1, 1, 1])],
+    ["document(prefixLM(2))", document([0, 0, 0, 0, 1, 1, 1, 1, 1, 2, 2], prefixLM(2))],
+    ["slidingWindow(3)", slidingWindow(3)],
+    ["and(causal, padding) with fully-masked rows", and(causal, padding([[0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1], [1]]))],
+  ];
+  for (const [name, strategy] of cases) {
+    it(`${name}: forward and gradients, GQA 4:2, batch 2`, () => {
+      const data = inputs(2, 4, 2, 11, 11, 41);
+      const fast = outputAndGradients(data, (q, k, v) =>
+        scaledDotProductAttention(q, k, v, { strategy, blockSize: 4 }),
+      );
+      const composed = outputAndGradients(data, (q, k, v) => scaledDotProductAttentionComposed(q, k, v, { strategy }));
+      expect(fast.output.every(Number.isFinite) && fast.gradQuery.every(Number.isFinite)).toBe(true);
+      expectSame(fast, composed);
+    });
+  }
+
+  it("decode offsets: 3 queries after 8 cached keys, and a custom scale", () => {
+    const data = inputs(1, 4, 1, 3, 11, 43);
+    const options = { strategy: segments([1, 0, 0, 1, 0, 1, 1, 1, 1, 0, 0]), scale: 0.7, blockSize: 2 };
+    expectSame(
+      outputAndGradients(data, (q, k, v) => scaledDotProductAttention(q, k, v, options)),
+      outputAndGradients(data, (q, k, v) => scaledDotProductAttentionComposed(q, k, v, options)),
+    );
+  });
+
+  it("score mods flow through forward and backward (against the float64 reference)", () => {
+    const data = inputs(1, 2, 2, 7, 7, 47);
+    const scoreMod = softcap(0.8);
+    const fast = outputAndGradients(data, (q, k, v) =>
+      scaledDotProductAttention(q, k, v, { strategy: causal, scoreMod }),
+    );
+    const shape = { batch: 1, queryHeads: 2, keyValueHeads: 2, queryLength: 7, keyLength: 7, headDim: 8 };
+    const reference = referenceAttention(data.query, data.key, data.value, shape, causal, {
+      scoreMod,
+      gradOutput: data.weights,
+    });
+    expect(maxRelativeError(fast.output, reference.output)).toBeLessThan(TOLERANCE);
+    expect(maxRelativeError(fast.gradQuery, reference.gradQuery as Float64Array)).toBeLessThan(TOLERANCE);
+    expect(maxRelativeError(fast.gradKey, reference.gradKey as Float64Array)).toBeLessThan(TOLERANCE);
+  });
+
+  it("rejects inputs of the wrong rank or mismatched heads, naming the tensor", () => {
+    const q = tensor(new Float32Array(3 * 8), { shape: [1, 3, 8] });
+    const k = tensor(new Float32Array(2 * 3 * 8), { shape: [1, 2, 3, 8] });
+    expect(() => scaledDotProductAttention(q, k, k)).toThrow(/query has shape \[1, 3, 8\]; expected rank 4/);
+    const q3 = tensor(new Float32Array(3 * 3 * 8), { shape: [1, 3, 3, 8] });
+    expect(() => scaledDotProductAttention(q3, k, k)).toThrow(/query heads 3 must be a multiple of key\/value heads 2/);
+  });
+});
