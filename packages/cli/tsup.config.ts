@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { defineConfig } from "tsup";
+import { defineConfig, type Options } from "tsup";
 
 const { version } = JSON.parse(readFileSync(new URL("./package.json", import.meta.url), "utf8")) as {
   version: string;
@@ -14,7 +14,7 @@ const shared = {
   target: "node20",
   noExternal: [/^@minimind\//],
   define: { __MINIMIND_CLI_VERSION__: JSON.stringify(version) },
-} as const;
+} satisfies Options;
 
 export default defineConfig([
   { ...shared, entry: ["src/index.ts", "src/bin.ts"], format: ["esm"], dts: { entry: "src/index.ts" } },
