@@ -1,7 +1,8 @@
 /** The registry of benchmark suites, in the order `pnpm bench` runs them. Add new suites here. */
 import type { Suite } from "../suite.js";
 import { attentionSuite } from "./attention.js";
+import { generateSuite } from "./generate.js";
 import { matmulSuite } from "./matmul.js";
 import { tokenizerSuite } from "./tokenizer.js";
 
-export const suites: readonly Suite[] = [tokenizerSuite, matmulSuite, attentionSuite];
+export const suites: readonly Suite[] = [tokenizerSuite, matmulSuite, attentionSuite, generateSuite];

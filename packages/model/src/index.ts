@@ -1,9 +1,9 @@
 /**
  * @minimind/model — public API. Only what is exported here is public; everything else is private.
- * The model (`MiniMindForCausalLM`: forward, loss, gradients, KV cache, greedy generation), the configuration
- * (upstream MiniMind field names), the strict safetensors reader/writer, sharded checkpoints, state-dict
- * checks, and Node file helpers. Everything except `fromPretrained` / `savePretrained` and the `*File` /
- * `*Checkpoint` functions is browser-safe.
+ * The model (`MiniMindForCausalLM`: forward, loss, gradients, KV cache, generation — greedy or sampled,
+ * streamed, left-padded batches), the configuration (upstream MiniMind field names), the strict safetensors
+ * reader/writer, sharded checkpoints, state-dict checks, and Node file helpers. Everything except
+ * `fromPretrained` / `savePretrained` and the `*File` / `*Checkpoint` functions is browser-safe.
  */
 export type { MiniMindConfig, MiniMindConfigOptions, RopeScaling } from "./config.js";
 export {
@@ -16,11 +16,11 @@ export {
   parseMiniMindConfig,
   validateMiniMindConfig,
 } from "./config.js";
+export type { GenerateOptions } from "./generation.js";
 export { bfloat16ToFloat32, float16ToFloat32, float32ToBfloat16, float32ToFloat16 } from "./half-precision.js";
 export type {
   ForwardOptions,
   ForwardResult,
-  GenerateOptions,
   LayerKeyValues,
   MiniMindInitOptions,
   TokenRows,

@@ -3,10 +3,20 @@
  * tables (plain and YaRN) → Attention (q_norm/k_norm, GQA, KV cache) → FeedForward (SwiGLU) → MoE
  * FeedForward (softmax router, top-k, load-balancing aux loss) → Block → Model → MiniMindForCausalLM.
  * Parameters are @minimind/tensor leaves under upstream names; attention runs through
- * @minimind/attention's `scaledDotProductAttention` with a pluggable strategy (causal by default).
- * Not here: weight file formats (safetensors.ts), config parsing (config.ts), sampling beyond greedy.
+ * @minimind/attention's `scaledDotProductAttention` with a pluggable strategy (causal by default); inference
+ * under the default causal mask takes matmul fast paths (`attend`), tested against that kernel.
+ * Generation (`generate`, `stream`) is the KV-cached decoding loop at the end of the file; how each token is
+ * picked (penalty, temperature, top-k/top-p, sampling, stop strings) lives in generation.ts.
+ * Not here: weight file formats (safetensors.ts), config parsing (config.ts).
  */
-import { and, causal, padding, type StrategyLike, scaledDotProductAttention } from "@minimind/attention";
+import {
+  and,
+  causal,
+  padding,
+  type StrategyLike,
+  scaledDotProductAttention,
+  scaledDotProductAttentionComposed,
+} from "@minimind/attention";
 import {
   add,
   concat,
@@ -17,6 +27,7 @@ import {
   indexAddRows,
   keep,
   linear,
+  matmul,
   mean,
   mul,
   noGrad,
@@ -34,6 +45,14 @@ import {
   zeros,
 } from "@minimind/tensor";
 import { type MiniMindConfig, parameterShapes } from "./config.js";
+import {
+  type GenerateOptions,
+  type GenerationSettings,
+  hitsStopString,
+  resolveGenerationSettings,
+  seededUniform,
+  selectToken,
+} from "./generation.js";
 import type { SafetensorsTensor } from "./safetensors.js";
 import {
   readMiniMindConfigFile,
@@ -154,6 +173,14 @@ class RotaryEmbedding {
     };
   }
 
+  /** The table rows at arbitrary positions (one per token, e.g. per batch row), each [N, headDim/2]. */
+  rows(positions: Int32Array): { cos: Tensor; sin: Tensor } {
+    const largest = positions.reduce((highest, position) => Math.max(highest, position), 0);
+    const { cos, sin } = this.tables(0, largest + 1);
+    const indices = tensor(positions, { shape: [positions.length], dtype: "int32" }); // [N]
+    return { cos: gatherRows(cos, indices), sin: gatherRows(sin, indices) };
+  }
+
   dispose(): void {
     this.cos?.dispose();
     this.sin?.dispose();
@@ -174,17 +201,36 @@ export interface LayerKeyValues {
 
 /** What a forward pass shares with every layer. */
 interface LayerContext {
-  readonly cos: Tensor; // [T, D/2]
-  readonly sin: Tensor; // [T, D/2]
+  readonly cos: Tensor; // [T, D/2], or [B·T, D/2] with `positionsPerRow`
+  readonly sin: Tensor; // [T, D/2], or [B·T, D/2] with `positionsPerRow`
+  /** Whether each batch row has its own positions (left-padded batches), so the tables are per token. */
+  readonly positionsPerRow: boolean;
   readonly strategy: StrategyLike;
   readonly training: boolean;
 }
+
+/** Longest inference prefill attended densely (its score matrix holds Hq·Tq·Tk floats per row). */
+const DENSE_ATTENTION_MAX_QUERIES = 512;
 
 /**
  * softmax(q·kᵀ/√D + mask)·v for q [B, Hq, Tq, D] and k, v [B, Hkv, Tk, D] (GQA: Hq a multiple of Hkv),
  * queries at the last Tq key positions. The one place attention is computed, so the kernel can be swapped.
  */
 function attend(query: Tensor, key: Tensor, value: Tensor, strategy: StrategyLike): Tensor {
+  const [batch, queryHeads, queryLength, headDim] = query.shape as [number, number, number, number];
+  if (strategy === causal && queryLength === 1) {
+    // A decode step under the default causal mask sees every cached key: plain softmax attention on the
+    // wasm matmul, grouping the query heads of each kv head (no K/V copies) instead of the general kernel.
+    const keyValueHeads = key.shape[1] as number;
+    const grouped = query.contiguous().reshape([batch, keyValueHeads, queryHeads / keyValueHeads, headDim]); // [B, Hkv, G, D]
+    const scores = matmul(grouped, key.transpose(2, 3)).mul(1 / Math.sqrt(headDim)); // [B, Hkv, G, Tk]
+    return matmul(softmax(scores), value).reshape([batch, queryHeads, 1, headDim]); // [B, Hq, 1, D]
+  }
+  if (strategy === causal && !query.requiresGrad && !key.requiresGrad && queryLength <= DENSE_ATTENTION_MAX_QUERIES) {
+    // Inference prefill: the dense composition (matmuls over [B, Hq, Tq, Tk] scores) is faster than the
+    // general kernel's scalar loops at these lengths; training keeps the O(T) memory kernel.
+    return scaledDotProductAttentionComposed(query, key, value, { strategy });
+  }
   return scaledDotProductAttention(query, key, value, { strategy });
 }
 
@@ -211,8 +257,18 @@ class Attention {
     const value = linear(x, this.vProj).reshape([batch, length, keyValueHeads, headDim]); // [B, T, Hkv, D]
     query = this.qNorm.forward(query);
     key = this.kNorm.forward(key);
-    query = rope(query, context.cos, context.sin, { sequenceAxis: 1 }); // [B, T, Hq, D]
-    key = rope(key, context.cos, context.sin, { sequenceAxis: 1 }); // [B, T, Hkv, D]
+    if (context.positionsPerRow) {
+      // One table row per token: rotate [1, B·T, H, D] (the same kernel, so each row matches its unbatched run).
+      query = rope(query.reshape([1, batch * length, queryHeads, headDim]), context.cos, context.sin, {
+        sequenceAxis: 1,
+      }).reshape([batch, length, queryHeads, headDim]); // [B, T, Hq, D]
+      key = rope(key.reshape([1, batch * length, keyValueHeads, headDim]), context.cos, context.sin, {
+        sequenceAxis: 1,
+      }).reshape([batch, length, keyValueHeads, headDim]); // [B, T, Hkv, D]
+    } else {
+      query = rope(query, context.cos, context.sin, { sequenceAxis: 1 }); // [B, T, Hq, D]
+      key = rope(key, context.cos, context.sin, { sequenceAxis: 1 }); // [B, T, Hkv, D]
+    }
     let keys = key.transpose(1, 2); // [B, Hkv, T, D]
     let values = value.transpose(1, 2); // [B, Hkv, T, D]
     if (past !== undefined) {
@@ -338,6 +394,11 @@ export interface ForwardOptions {
   readonly pastKeyValues?: readonly LayerKeyValues[];
   /** Return the keys and values of every layer for the next call. */
   readonly useCache?: boolean;
+  /**
+   * [B, T]: each token's rotary position (default past length + t for every row). Left-padded batches pass
+   * the count of real tokens before each one, so every row is rotated as if it were alone.
+   */
+  readonly positionIds?: TokenRows;
   /** Attention strategy from @minimind/attention (default causal); an attention mask is and-ed with it. */
   readonly attention?: StrategyLike;
   /** Only the last n positions get logits (0 = all). */
@@ -412,13 +473,14 @@ class MiniMindModel {
     strategy: StrategyLike,
     pastKeyValues: readonly LayerKeyValues[] | undefined,
     training: boolean,
+    positionIds: Int32Array | undefined,
   ): { hidden: Tensor; presents: LayerKeyValues[]; auxLoss: Tensor } {
     const length = inputIds.shape[1] as number;
     const start = pastKeyValues?.[0]?.key.shape[2] ?? 0;
     let hidden = embedding(this.embedTokens, inputIds); // [B, T, hidden]
     if (training && this.config.dropout > 0) hidden = dropout(hidden, this.config.dropout);
-    const { cos, sin } = this.rotary.tables(start, length); // [T, D/2] each
-    const context: LayerContext = { cos, sin, strategy, training };
+    const { cos, sin } = positionIds === undefined ? this.rotary.tables(start, length) : this.rotary.rows(positionIds); // [T or B·T, D/2] each
+    const context: LayerContext = { cos, sin, positionsPerRow: positionIds !== undefined, strategy, training };
     const presents: LayerKeyValues[] = [];
     let auxLoss = zeros([]);
     this.layers.forEach((layer, index) => {
@@ -446,11 +508,26 @@ interface InternalInitOptions extends MiniMindInitOptions {
   readonly [loadedWeights]?: ReadonlyMap<string, Float32Array>;
 }
 
-export interface GenerateOptions {
-  /** How many tokens to append at most (default 32). */
-  readonly maxNewTokens?: number;
-  /** Stop a row at these ids (default the config's eos_token_id). */
-  readonly eosTokenId?: number | readonly number[];
+function releaseCache(cache: readonly LayerKeyValues[] | undefined): void {
+  for (const layer of cache ?? []) {
+    layer.key.dispose();
+    layer.value.dispose();
+  }
+}
+
+/** Resolves on the next turn of the event loop (after pending timers and I/O), not just after microtasks. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => {
+    if (typeof setImmediate === "function") setImmediate(resolve);
+    else setTimeout(resolve, 0);
+  });
+}
+
+async function* streamSteps(steps: Generator<number[][], void, undefined>): AsyncGenerator<number[][], void> {
+  for (const step of steps) {
+    yield step;
+    await nextTurn();
+  }
 }
 
 /** The causal language model: MiniMindModel plus the (tied or separate) lm_head. */
@@ -612,8 +689,20 @@ export class MiniMindForCausalLM {
         strategy = and(strategy, padding(rows));
       }
     }
+    let positionIds: Int32Array | undefined;
+    if (options.positionIds !== undefined) {
+      const positions = toRows(options.positionIds, "positionIds");
+      if (positions.batch !== ids.batch || positions.length !== ids.length) {
+        throw new Error(
+          `[MiniMindForCausalLM] positionIds are [${positions.batch}, ${positions.length}]; expected [${ids.batch}, ${ids.length}] like inputIds`,
+        );
+      }
+      const negative = positions.data.find((position) => position < 0);
+      if (negative !== undefined) throw new Error(`[MiniMindForCausalLM] positionIds holds ${negative}; expected ≥ 0`);
+      positionIds = positions.data;
+    }
     const inputIds = tensor(ids.data, { shape: [ids.batch, ids.length], dtype: "int32" }); // [B, T]
-    const { hidden, presents, auxLoss } = this.model.forward(inputIds, strategy, past, this.training);
+    const { hidden, presents, auxLoss } = this.model.forward(inputIds, strategy, past, this.training, positionIds);
     const keepCount = options.logitsToKeep ?? 0;
     const kept = keepCount > 0 ? hidden.slice([0, Math.max(ids.length - keepCount, 0), 0]) : hidden; // [B, T', hidden]
     const logits = linear(kept, this.lmHead); // [B, T', vocab]
@@ -639,20 +728,81 @@ export class MiniMindForCausalLM {
   }
 
   /**
-   * Greedy KV-cached decoding of one prompt row per batch entry (all rows the same length): prefill, then one
-   * token at a time until `maxNewTokens` or every row has produced an end-of-sequence id. Returns the new ids.
+   * KV-cached generation: prefill every prompt, then one token per step until `maxNewTokens`, or until every
+   * row has produced an end-of-sequence id or a stop string. Greedy (deterministic) unless `doSample`.
+   * Prompts may differ in length: shorter rows are left-padded, masked and given their own positions, so each
+   * row generates what it would alone. Returns each row's new ids (a stopping EOS id included). With an
+   * aborted `signal`, releases the cache and throws `signal.reason`.
    */
-  generate(inputIds: readonly (readonly number[])[], options: GenerateOptions = {}): number[][] {
-    const maxNewTokens = options.maxNewTokens ?? 32;
-    const eos = new Set([options.eosTokenId ?? this.config.eos_token_id].flat() as number[]);
-    const generated: number[][] = inputIds.map(() => []);
-    const finished = inputIds.map(() => false);
+  generate(prompts: readonly (readonly number[])[], options: GenerateOptions = {}): number[][] {
+    const steps = this.decodeSteps(prompts, this.generationSettings(prompts, options));
+    const generated: number[][] = prompts.map(() => []);
+    for (const step of steps) {
+      step.forEach((tokens, row) => {
+        (generated[row] as number[]).push(...tokens);
+      });
+    }
+    return generated;
+  }
+
+  /**
+   * `generate` as an async iterator with one entry per decoding step: each row's new ids of that step (one
+   * id, or none once the row has stopped). Between steps it yields to the event loop, so an abort (a timer,
+   * Ctrl-C) lands there and the next step throws `signal.reason`; leaving a `for await` early releases the
+   * cache. Options are checked when `stream` is called.
+   */
+  stream(prompts: readonly (readonly number[])[], options: GenerateOptions = {}): AsyncGenerator<number[][], void> {
+    const steps = this.decodeSteps(prompts, this.generationSettings(prompts, options));
+    return streamSteps(steps);
+  }
+
+  private generationSettings(prompts: readonly (readonly number[])[], options: GenerateOptions): GenerationSettings {
+    if (!Array.isArray(prompts) || prompts.length === 0)
+      throw new Error("[generate] prompts must be a non-empty number[][] (one row of token ids per sequence)");
+    prompts.forEach((row, index) => {
+      if (!Array.isArray(row) || row.length === 0)
+        throw new Error(`[generate] prompt row ${index} is empty; every row needs at least one token id`);
+    });
+    return resolveGenerationSettings(options, this.config.eos_token_id, this.config.vocab_size);
+  }
+
+  /** The decoding loop: yields each row's new ids per step; owns (and finally releases) the KV cache. */
+  private *decodeSteps(
+    prompts: readonly (readonly number[])[],
+    settings: GenerationSettings,
+  ): Generator<number[][], void, undefined> {
+    const vocab = this.config.vocab_size;
+    const longest = Math.max(...prompts.map((row) => row.length));
+    const paddings = prompts.map((row) => longest - row.length);
+    const padded = paddings.some((count) => count > 0);
+    const history = prompts.map((row) => [...row]); // prompt + generated, for the repetition penalty
+    const generated: number[][] = prompts.map(() => []);
+    const finished = prompts.map(() => false);
+    const randoms = prompts.map((_, row) => seededUniform(settings.seed + row));
+    let next = prompts.map((row, index) => [
+      ...new Array<number>(paddings[index] as number).fill(settings.padTokenId),
+      ...row,
+    ]);
+    let cache: LayerKeyValues[] | undefined;
+    let pastLength = 0;
     const wasTraining = this.training;
     this.training = false;
-    let cache: LayerKeyValues[] | undefined;
-    let next: number[][] = inputIds.map((row) => [...row]);
     try {
-      for (let step = 0; step < maxNewTokens && !finished.every(Boolean); step++) {
+      for (let step = 0; step < settings.maxNewTokens && !finished.every(Boolean); step++) {
+        settings.signal?.throwIfAborted();
+        const length = (next[0] as number[]).length;
+        const total = pastLength + length;
+        // Left padding: pads are masked as keys, and each row's positions count only its real tokens.
+        const paddingInputs = padded
+          ? {
+              attentionMask: paddings.map((count) =>
+                Array.from({ length: total }, (_, index) => (index < count ? 0 : 1)),
+              ),
+              positionIds: paddings.map((count) =>
+                Array.from({ length }, (_, index) => Math.max(pastLength + index - count, 0)),
+              ),
+            }
+          : {};
         const result = noGrad(() =>
           scope(() => {
             const { logits, pastKeyValues } = this.forward({
@@ -660,34 +810,33 @@ export class MiniMindForCausalLM {
               pastKeyValues: cache,
               useCache: true,
               logitsToKeep: 1,
+              ...paddingInputs,
             });
-            const tokens = Array.from(logits.argmax().dataSync() as Int32Array);
             const present = pastKeyValues as LayerKeyValues[];
             keep(present.flatMap((layer) => [layer.key, layer.value]));
-            return { tokens, present };
+            return { logits: Float32Array.from(logits.dataSync() as Float32Array), present }; // [B·vocab]
           }),
         );
-        for (const layer of cache ?? []) {
-          layer.key.dispose();
-          layer.value.dispose();
-        }
+        releaseCache(cache);
         cache = result.present;
-        next = result.tokens.map((token, row) => {
-          if (!finished[row]) {
-            (generated[row] as number[]).push(token);
-            if (eos.has(token)) finished[row] = true;
-          }
+        pastLength = total;
+        const tokens = prompts.map((_, row): number[] => {
+          if (finished[row]) return [];
+          const rowLogits = result.logits.subarray(row * vocab, (row + 1) * vocab);
+          const token = selectToken(rowLogits, history[row] as number[], settings, randoms[row] as () => number);
+          (history[row] as number[]).push(token);
+          (generated[row] as number[]).push(token);
+          if (settings.eosTokenIds.has(token) || hitsStopString(generated[row] as number[], settings))
+            finished[row] = true;
           return [token];
         });
+        next = tokens.map((row) => (row.length > 0 ? row : [settings.padTokenId]));
+        yield tokens;
       }
     } finally {
-      for (const layer of cache ?? []) {
-        layer.key.dispose();
-        layer.value.dispose();
-      }
+      releaseCache(cache);
       this.training = wasTraining;
     }
-    return generated;
   }
 
   /**
