@@ -88,37 +88,45 @@ export function scaledDotProductAttention(
     ...(options.scoreMod ? { scoreMod: options.scoreMod } : {}),
     ...(options.scale === undefined ? {} : { scale: options.scale }),
   };
-  // Read inputs as Float32Array copies: cpuData views are only valid until the next allocation.
-  const read = (input: Tensor) => {
-    const contiguous = input.contiguous();
-    const copy = Float32Array.from(cpuData(contiguous) as Float32Array);
-    if (contiguous !== input) contiguous.dispose();
-    return copy;
+  // Kernel inputs are read in place: make every input contiguous first (that may allocate), then take the
+  // cpuData views, run the kernel (its results are plain Float32Arrays, no tensor allocation) and only then
+  // allocate the result tensors — cpuData views are valid until the next tensor allocation.
+  const withContiguous = <Result>(inputs: readonly Tensor[], body: (views: Float32Array[]) => Result): Result => {
+    const contiguous = inputs.map((input) => input.contiguous());
+    try {
+      return body(contiguous.map((input) => cpuData(input) as Float32Array));
+    } finally {
+      for (const [index, input] of contiguous.entries()) if (input !== inputs[index]) input.dispose();
+    }
   };
   const op = customOp({
     name: "scaledDotProductAttention",
     forward: (q, k, v) => {
-      const result = attentionForward({
-        query: read(q as Tensor),
-        key: read(k as Tensor),
-        value: read(v as Tensor),
-        ...settings,
-      });
+      const result = withContiguous([q as Tensor, k as Tensor, v as Tensor], (views) =>
+        attentionForward({
+          query: views[0] as Float32Array,
+          key: views[1] as Float32Array,
+          value: views[2] as Float32Array,
+          ...settings,
+        }),
+      );
       const output = fromArray(result.output, q?.shape ?? []);
       const logSumExp = fromArray(result.logSumExp, [shape.batch, shape.queryHeads, shape.queryLength]);
       return { output, saved: [logSumExp] };
     },
     backward: (gradOutput, context) => {
       const [q, k, v] = context.inputs as [Tensor, Tensor, Tensor];
-      const gradients = attentionBackward({
-        query: read(q),
-        key: read(k),
-        value: read(v),
-        output: read(context.output),
-        logSumExp: read(context.saved[0] as Tensor),
-        gradOutput: read(gradOutput),
-        ...settings,
-      });
+      const gradients = withContiguous([q, k, v, context.output, context.saved[0] as Tensor, gradOutput], (views) =>
+        attentionBackward({
+          query: views[0] as Float32Array,
+          key: views[1] as Float32Array,
+          value: views[2] as Float32Array,
+          output: views[3] as Float32Array,
+          logSumExp: views[4] as Float32Array,
+          gradOutput: views[5] as Float32Array,
+          ...settings,
+        }),
+      );
       return [
         context.needsInputGrad[0] ? fromArray(gradients.gradQuery, q.shape) : null,
         context.needsInputGrad[1] ? fromArray(gradients.gradKey, k.shape) : null,

@@ -267,7 +267,7 @@ describe("generate", () => {
 });
 
 describe("attention fast paths", () => {
-  it("dense prefill and matmul decode (default causal) match the general kernel within 1e-5", () => {
+  it("the matmul decode path (default causal) matches the general kernel within 1e-5", () => {
     const general = { ...causal }; // the same mask under another identity takes the general kernel
     const run = (attention: StrategyLike) =>
       noGrad(() =>

@@ -4,19 +4,13 @@
  * FeedForward (softmax router, top-k, load-balancing aux loss) → Block → Model → MiniMindForCausalLM.
  * Parameters are @minimind/tensor leaves under upstream names; attention runs through
  * @minimind/attention's `scaledDotProductAttention` with a pluggable strategy (causal by default); inference
- * under the default causal mask takes matmul fast paths (`attend`), tested against that kernel.
+ * under the default causal mask takes a matmul fast path for single-token decode steps (`attend`), tested
+ * against that kernel.
  * Generation (`generate`, `stream`) is the KV-cached decoding loop at the end of the file; how each token is
  * picked (penalty, temperature, top-k/top-p, sampling, stop strings) lives in generation.ts.
  * Not here: weight file formats (safetensors.ts), config parsing (config.ts).
  */
-import {
-  and,
-  causal,
-  padding,
-  type StrategyLike,
-  scaledDotProductAttention,
-  scaledDotProductAttentionComposed,
-} from "@minimind/attention";
+import { and, causal, padding, type StrategyLike, scaledDotProductAttention } from "@minimind/attention";
 import {
   add,
   concat,
@@ -209,9 +203,6 @@ interface LayerContext {
   readonly training: boolean;
 }
 
-/** Longest inference prefill attended densely (its score matrix holds Hq·Tq·Tk floats per row). */
-const DENSE_ATTENTION_MAX_QUERIES = 512;
-
 /**
  * softmax(q·kᵀ/√D + mask)·v for q [B, Hq, Tq, D] and k, v [B, Hkv, Tk, D] (GQA: Hq a multiple of Hkv),
  * queries at the last Tq key positions. The one place attention is computed, so the kernel can be swapped.
@@ -225,11 +216,6 @@ function attend(query: Tensor, key: Tensor, value: Tensor, strategy: StrategyLik
     const grouped = query.contiguous().reshape([batch, keyValueHeads, queryHeads / keyValueHeads, headDim]); // [B, Hkv, G, D]
     const scores = matmul(grouped, key.transpose(2, 3)).mul(1 / Math.sqrt(headDim)); // [B, Hkv, G, Tk]
     return matmul(softmax(scores), value).reshape([batch, queryHeads, 1, headDim]); // [B, Hq, 1, D]
-  }
-  if (strategy === causal && !query.requiresGrad && !key.requiresGrad && queryLength <= DENSE_ATTENTION_MAX_QUERIES) {
-    // Inference prefill: the dense composition (matmuls over [B, Hq, Tq, Tk] scores) is faster than the
-    // general kernel's scalar loops at these lengths; training keeps the O(T) memory kernel.
-    return scaledDotProductAttentionComposed(query, key, value, { strategy });
   }
   return scaledDotProductAttention(query, key, value, { strategy });
 }
