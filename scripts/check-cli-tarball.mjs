@@ -22,10 +22,13 @@ try {
   if (tarball === undefined) throw new Error(`check-cli-tarball: pnpm pack wrote no .tgz into ${packDir}`);
   execFileSync("mkdir", ["-p", emptyDir]);
   copyFileSync(join(packDir, tarball), join(emptyDir, tarball));
-  const output = execFileSync("npx", ["-y", `./${tarball}`, "--help"], {
+  // --prefix pins npm's project root to the empty folder; otherwise npm walks up to the nearest folder with a
+  // node_modules (for example a stray /tmp/node_modules) and resolves ./<tarball> against that.
+  const output = execFileSync("npx", ["--prefix", emptyDir, "-y", `./${tarball}`, "--help"], {
     cwd: emptyDir,
     encoding: "utf8",
-    env: { ...process.env, npm_config_update_notifier: "false" },
+    // A private npm cache: installs as a new user would, never reusing an earlier tarball of the same name.
+    env: { ...process.env, npm_config_update_notifier: "false", npm_config_cache: join(work, "npm-cache") },
   });
   if (!output.includes("Usage: minimind")) {
     throw new Error(`check-cli-tarball: "npx ./${tarball} --help" printed no usage:\n${output}`);
