@@ -191,24 +191,36 @@ export interface Backend {
   memory(): BackendMemoryInfo;
 }
 
-const registry = new Map<string, () => Backend>();
+// biome-ignore lint/suspicious/noExplicitAny: factories declare their own option types
+type BackendFactory = (options?: any) => Backend;
+
+const registry = new Map<string, BackendFactory>();
 const instances = new Map<string, Backend>();
 let currentName = "cpu";
 
-/** Register a backend factory under a name; the factory runs on first use. Re-registering replaces it. */
-export function registerBackend(name: string, factory: () => Backend): void {
+/**
+ * Register a backend factory under a name; the factory runs on first use (with the options of
+ * `setBackend(name, options)` when given). Re-registering replaces it.
+ */
+export function registerBackend(name: string, factory: BackendFactory): void {
   registry.set(name, factory);
   instances.delete(name);
 }
 
-/** Select the backend new tensors are created on. */
-export function setBackend(name: string): void {
-  if (!registry.has(name)) {
+/**
+ * Select the backend new tensors are created on. With `options`, a new instance of that backend is created
+ * with them (e.g. `setBackend("gpujs", { mode: "webgl2" })`); existing tensors keep the instance they live on.
+ */
+export function setBackend(name: string, options?: object): Backend {
+  const factory = registry.get(name);
+  if (!factory) {
     throw new Error(
       `[backend] no backend named "${name}" is registered (registered: ${[...registry.keys()].join(", ")}); call registerBackend first`,
     );
   }
+  if (options !== undefined) instances.set(name, factory(options));
   currentName = name;
+  return getBackend(name);
 }
 
 /** The backend selected by `setBackend` (default "cpu"), or a named one. */

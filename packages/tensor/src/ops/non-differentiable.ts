@@ -84,7 +84,9 @@ export function multinomial(weights: Tensor, options: MultinomialOptions = {}): 
   lastAxis("multinomial", weights);
   const samples = options.samples ?? 1;
   const shape = [...weights.shape.slice(0, -1), samples];
-  const draws = uniform(shape, { dtype: "float64", ...(options.seed === undefined ? {} : { seed: options.seed }) });
+  // float64 draws where the backend stores them (no float32 rounding bias at the CDF's edges), else float32.
+  const dtype = weights.backend.supportsDType("float64") ? "float64" : "float32";
+  const draws = uniform(shape, { dtype, ...(options.seed === undefined ? {} : { seed: options.seed }) });
   try {
     const out = emptyTensor(shape, "int32", weights.backend);
     kernel(weights.backend, "multinomial")(weights.view("multinomial"), draws.view(), out.storage.buffer);

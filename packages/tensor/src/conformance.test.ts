@@ -1,0 +1,73 @@
+/**
+ * The gpu.js backend against the CPU oracle, on every gpu.js mode Node can run: `cpu` and `webasm` always,
+ * `headlessgl` when the optional `gl` addon loaded and a display exists (CI runs the suite under xvfb-run and
+ * requires it: GPUJS_REQUIRE_MODES=headlessgl). Browser modes (webgl2, webgpu) run in Chromium:
+ * `gpujs-browser.test.ts`.
+ */
+import { afterAll, describe, expect, it } from "vitest";
+import { getBackend, registerBackend, setBackend } from "./backend.js";
+import { conformanceCases } from "./conformance/cases.js";
+import { countKernelCalls, describeFailure, kernelNames, runConformance } from "./conformance/run.js";
+import { type GpuJsBackend, type GpuJsMode, unavailableReason } from "./gpujs.js";
+import "./index.js";
+import * as gpujsModule from "gpu.js";
+
+const GPU = (gpujsModule as unknown as { GPU: ConstructorParameters<typeof Object>[0] }).GPU;
+const required = (process.env.GPUJS_REQUIRE_MODES ?? "").split(",").filter(Boolean);
+const modes: GpuJsMode[] = ["cpu", "webasm", "headlessgl"];
+
+function availability(mode: GpuJsMode): string | null {
+  try {
+    const reason = unavailableReason(GPU, mode);
+    if (reason) return reason;
+    setBackend("gpujs", { mode });
+    return null;
+  } catch (error) {
+    return (error as Error).message;
+  } finally {
+    setBackend("cpu");
+  }
+}
+
+describe.each(modes)("gpujs mode %s", (mode) => {
+  const reason = availability(mode);
+  if (reason) {
+    console.warn(`[conformance] gpujs mode "${mode}" skipped: ${reason}`);
+    if (required.includes(mode)) {
+      it(`is available (required by GPUJS_REQUIRE_MODES)`, () => {
+        throw new Error(`gpujs mode "${mode}" is required here but unavailable: ${reason}`);
+      });
+    } else {
+      it.skip(`skipped: ${reason}`, () => {});
+    }
+    return;
+  }
+  const backend = setBackend("gpujs", { mode }) as GpuJsBackend;
+  setBackend("cpu");
+  // Each mode under its own registry name, so the cases run on this instance whatever was created later.
+  const registered = `gpujs-${mode}`;
+  registerBackend(registered, () => backend);
+  const coverage = countKernelCalls(backend);
+  afterAll(() => coverage.restore());
+
+  it("reports the mode it runs", () => {
+    expect(backend.mode).toBe(mode);
+    expect(backend.requestedMode).toBe(mode);
+  });
+
+  it.each(conformanceCases.map((testCase) => testCase.name))("%s", async (name) => {
+    const [result] = await runConformance(registered, name);
+    expect(result, `no case named ${name}`).toBeDefined();
+    if (!result.ok) throw new Error(describeFailure(result));
+    expect(result.worstError).toBeLessThanOrEqual(result.tolerance);
+  });
+
+  it("the cases exercised every kernel of the backend interface", () => {
+    const missing = kernelNames.filter((name) => !coverage.counts.get(name));
+    expect(missing).toEqual([]);
+  });
+});
+
+afterAll(() => {
+  if (getBackend().name !== "cpu") setBackend("cpu");
+});
