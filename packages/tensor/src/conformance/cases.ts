@@ -261,7 +261,19 @@ export const conformanceCases: ConformanceCase[] = [
       const soft = softmax(x);
       const logSoft = logSoftmax(x);
       const loss = add(probe(soft, 62), probe(logSoft, 63));
-      return { softmax: soft, logSoftmax: logSoft, ...gradients(loss, { x }) };
+      // Large logits: a device that folded max and log Σ into one float32 would lose ~1e-4 here.
+      const large = tensor([
+        [1000, 1000, 999],
+        [-1000, 20, 0],
+      ]);
+      return {
+        softmax: soft,
+        logSoftmax: logSoft,
+        largeSoftmax: softmax(large),
+        largeLogSoftmax: logSoftmax(large),
+        largeCrossEntropy: crossEntropy(large, tensor(new Int32Array([2, 1]))),
+        ...gradients(loss, { x }),
+      };
     },
   },
   {

@@ -100,9 +100,11 @@ function backendOf(op: string, tensors: readonly Tensor[]) {
   for (const tensor of tensors) {
     tensor.view(op);
     if (tensor.backend !== backend) {
-      throw new Error(
-        `[${op}] inputs live on backends "${backend.name}" and "${tensor.backend.name}"; move them to one backend`,
-      );
+      const where =
+        backend.name === tensor.backend.name
+          ? `two instances of backend "${backend.name}" (setBackend with options creates a new one)`
+          : `backends "${backend.name}" and "${tensor.backend.name}"`;
+      throw new Error(`[${op}] inputs live on ${where}; move them to one backend`);
     }
   }
   return backend;

@@ -45,7 +45,7 @@ interface GpuJsKernel {
 
 interface GpuJsInstance {
   mode: string;
-  Kernel?: { mode?: string };
+  Kernel?: { name?: string; mode?: string };
   createKernel(source: string, settings: Record<string, unknown>): GpuJsKernel;
   destroy(): Promise<void> | void;
 }
@@ -211,7 +211,7 @@ export class GpuJsBackend implements Backend {
     } catch (error) {
       throw new Error(`[gpujs] mode "${mode}" is unavailable here: gpu.js said "${(error as Error).message}"`);
     }
-    this.mode = mode === "gpu" ? (this.gpu.Kernel?.mode ?? this.gpu.mode) : this.gpu.mode;
+    this.mode = mode === "gpu" ? actualMode(this.gpu) : this.gpu.mode;
     this.asynchronous = this.mode === "webgpu";
     this.kernels = this.createKernels();
   }
@@ -438,6 +438,15 @@ export class GpuJsBackend implements Backend {
     this.launch("copy", sources.copySource, out, [asGpu(x.buffer, "input"), ...dims, ...operandArgs[0], kindOf(dtype)]);
   }
 
+  /** Row max and Σ exp(x − max) of a contiguous operand, as two temporaries the caller disposes. */
+  private rowStats(source: { buffer: GpuJsBuffer; offset: number }, rows: number, width: number) {
+    const maximum = this.temporary(rows);
+    const sum = this.temporary(rows);
+    this.launch("rowMax", sources.rowMaxSource, maximum, [source.buffer, source.offset, width]);
+    this.launch("rowSumExp", sources.rowSumExpSource, sum, [source.buffer, maximum, source.offset, width]);
+    return { maximum, sum };
+  }
+
   private rowsAndWidth(shape: readonly number[]): { rows: number; width: number } {
     const width = shape.length === 0 ? 1 : shape[shape.length - 1];
     return { rows: width === 0 ? 0 : sizeOf(shape) / width, width };
@@ -575,16 +584,17 @@ export class GpuJsBackend implements Backend {
       softmax: (x, out, log) => {
         const source = this.contiguous(x, "input");
         const { rows, width } = this.rowsAndWidth(x.shape);
-        const lse = this.temporary(rows);
-        this.launch("rowLogSumExp", sources.rowLogSumExpSource, lse, [source.buffer, source.offset, width]);
-        this.launch("softmaxFromLse", sources.softmaxFromLseSource, asGpu(out, "output"), [
+        const stats = this.rowStats(source, rows, width);
+        this.launch("softmaxFromStats", sources.softmaxFromStatsSource, asGpu(out, "output"), [
           source.buffer,
-          lse,
+          stats.maximum,
+          stats.sum,
           source.offset,
           width,
           log ? 1 : 0,
         ]);
-        this.dispose(lse);
+        this.dispose(stats.maximum);
+        this.dispose(stats.sum);
         this.done(source);
       },
       softmaxBackward: (y, gradY, out, log) => {
@@ -697,33 +707,34 @@ export class GpuJsBackend implements Backend {
           this.done(source, labels);
           return;
         }
-        const lse = this.temporary(rows);
-        this.launch("rowLogSumExp", sources.rowLogSumExpSource, lse, [source.buffer, source.offset, width]);
+        const stats = this.rowStats(source, rows, width);
         this.launch("crossEntropyLoss", sources.crossEntropyLossSource, target, [
           source.buffer,
           labels.buffer,
-          lse,
+          stats.maximum,
+          stats.sum,
           source.offset,
           labels.offset,
           width,
           rows,
           ignoreIndex,
         ]);
-        this.dispose(lse);
+        this.dispose(stats.maximum);
+        this.dispose(stats.sum);
         this.done(source, labels);
       },
       crossEntropyBackward: (logits, targets, ignoreIndex, gradLoss, out) => {
         const source = this.contiguous(logits, "logits");
         const labels = this.contiguous(targets, "targets");
         const { rows, width } = this.rowsAndWidth(logits.shape);
-        const lse = this.temporary(rows);
+        const stats = this.rowStats(source, rows, width);
         const kept = this.temporary(1);
-        this.launch("rowLogSumExp", sources.rowLogSumExpSource, lse, [source.buffer, source.offset, width]);
         this.launch("keptRows", sources.keptRowsSource, kept, [labels.buffer, labels.offset, rows, ignoreIndex]);
         this.launch("crossEntropyBackward", sources.crossEntropyBackwardSource, asGpu(out, "output"), [
           source.buffer,
           labels.buffer,
-          lse,
+          stats.maximum,
+          stats.sum,
           kept,
           asGpu(gradLoss.buffer, "gradLoss"),
           source.offset,
@@ -732,7 +743,8 @@ export class GpuJsBackend implements Backend {
           width,
           ignoreIndex,
         ]);
-        this.dispose(lse);
+        this.dispose(stats.maximum);
+        this.dispose(stats.sum);
         this.dispose(kept);
         this.done(source, labels);
       },
@@ -918,6 +930,21 @@ function flatten(raw: ArrayLike<number> | ArrayLike<ArrayLike<number>>, length: 
   };
   walk(raw);
   return out;
+}
+
+const modeOfKernelClass: Record<string, string> = {
+  HeadlessGLKernel: "headlessgl",
+  WebGL2Kernel: "webgl2",
+  WebGLKernel: "webgl",
+  WebGPUKernel: "webgpu",
+  WebAssemblyKernel: "webasm",
+  CPUKernel: "cpu",
+};
+
+/** The mode gpu.js picked for "gpu" (its GL kernel classes all answer "gpu" to `.mode`, so go by class). */
+function actualMode(gpu: GpuJsInstance): string {
+  const kernelClass = gpu.Kernel as { name?: string; mode?: string } | undefined;
+  return modeOfKernelClass[kernelClass?.name ?? ""] ?? kernelClass?.mode ?? gpu.mode;
 }
 
 /** Why gpu.js cannot run `mode` here, or null when it claims it can. */

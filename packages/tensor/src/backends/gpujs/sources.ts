@@ -287,30 +287,39 @@ for (let j = 0; j < picks; j++) {
 return acc;`,
 );
 
-/** Per row: max + log Σ exp(x − max) (the log-sum-exp), one thread per row. */
-export const rowLogSumExpSource = kernelSource(
+/** Per row: the maximum, one thread per row. */
+export const rowMaxSource = kernelSource(
   ["x", "xo", "width"],
   `const base = xo + this.thread.x * width;
 let maximum = x[base];
 for (let j = 1; j < width; j++) {
   maximum = Math.max(maximum, x[base + j]);
 }
-let sum = 0;
-for (let i = 0; i < width; i++) {
-  sum = sum + Math.exp(x[base + i] - maximum);
-}
-return maximum + Math.log(sum);`,
+return maximum;`,
 );
 
-/** softmax (log = 0) or log-softmax (log = 1) from the row log-sum-exp. */
-export const softmaxFromLseSource = kernelSource(
-  ["x", "lse", "xo", "width", "log"],
-  `const r = Math.floor((this.thread.x + 0.5) / width);
-const shifted = x[xo + this.thread.x] - lse[r];
-if (log == 1) {
-  return shifted;
+/** Per row: Σ exp(x − max). Kept apart from the max (not folded into a log-sum-exp) so large logits keep
+ * their precision: x − max is exact where x − (max + log Σ) would round at the max's float32 spacing. */
+export const rowSumExpSource = kernelSource(
+  ["x", "maximum", "xo", "width"],
+  `const base = xo + this.thread.x * width;
+const shift = maximum[this.thread.x];
+let sum = 0;
+for (let j = 0; j < width; j++) {
+  sum = sum + Math.exp(x[base + j] - shift);
 }
-return Math.exp(shifted);`,
+return sum;`,
+);
+
+/** softmax (log = 0) or log-softmax (log = 1) from the row max and Σ exp(x − max). */
+export const softmaxFromStatsSource = kernelSource(
+  ["x", "maximum", "sum", "xo", "width", "log"],
+  `const r = Math.floor((this.thread.x + 0.5) / width);
+const shifted = x[xo + this.thread.x] - maximum[r];
+if (log == 1) {
+  return shifted - Math.log(sum[r]);
+}
+return Math.exp(shifted) / sum[r];`,
 );
 
 /** Per row: Σ gy·y (softmax) or Σ gy (log-softmax). */
@@ -414,15 +423,15 @@ if (j < half) {
 return x[base + j] * cv + x[base + j - half] * sv;`,
 );
 
-/** Mean cross-entropy over kept rows (one thread): Σ (lse − logit[target]) / kept, 0 when none is kept. */
+/** Mean cross-entropy over kept rows (one thread): Σ (log Σexp + max − logit[target]) / kept, 0 when none is kept. */
 export const crossEntropyLossSource = kernelSource(
-  ["logits", "targets", "lse", "lo", "to", "width", "rows", "ignoreIndex"],
+  ["logits", "targets", "maximum", "sum", "lo", "to", "width", "rows", "ignoreIndex"],
   `let total = 0;
 let kept = 0;
 for (let r = 0; r < rows; r++) {
   const target = targets[to + r];
   if (target != ignoreIndex) {
-    total = total + lse[r] - logits[lo + r * width + target];
+    total = total + Math.log(sum[r]) + maximum[r] - logits[lo + r * width + target];
     kept = kept + 1;
   }
 }
@@ -445,7 +454,7 @@ return kept;`,
 );
 
 export const crossEntropyBackwardSource = kernelSource(
-  ["logits", "targets", "lse", "kept", "gradLoss", "lo", "to", "go", "width", "ignoreIndex"],
+  ["logits", "targets", "maximum", "sum", "kept", "gradLoss", "lo", "to", "go", "width", "ignoreIndex"],
   `const r = Math.floor((this.thread.x + 0.5) / width);
 const c = this.thread.x - r * width;
 const target = targets[to + r];
@@ -453,7 +462,7 @@ const count = kept[0];
 if (target == ignoreIndex || count == 0) {
   return 0;
 }
-let v = Math.exp(logits[lo + this.thread.x] - lse[r]);
+let v = Math.exp(logits[lo + this.thread.x] - maximum[r]) / sum[r];
 if (c == target) {
   v = v - 1;
 }
