@@ -63,6 +63,10 @@ describe.each(modes)("gpujs mode %s", (mode) => {
     expect(result.worstError).toBeLessThanOrEqual(result.tolerance);
   });
 
+  it("every kernel ran on the requested mode (none degraded to gpu.js's CPU fallback)", () => {
+    expect(backend.kernelClasses()).toEqual([mode]);
+  });
+
   it("the cases exercised every kernel of the backend interface", () => {
     const missing = kernelNames.filter((name) => !coverage.counts.get(name));
     expect(missing).toEqual([]);

@@ -283,6 +283,19 @@ export class GpuJsBackend implements Backend {
     return this.convert(source, flatten(raw as ArrayLike<number>, source.length));
   }
 
+  /**
+   * The gpu.js kernel classes that actually ran this backend's kernels (gpu.js can silently degrade a kernel
+   * to its CPU implementation; tests assert this is exactly the requested mode's class).
+   */
+  kernelClasses(): string[] {
+    const names = new Set<string>();
+    for (const compiled of this.compiled.values()) {
+      const name = (compiled.kernel as { constructor?: { name?: string } } | undefined)?.constructor?.name;
+      names.add(name ? (modeOfKernelClass[name] ?? name) : "unbuilt");
+    }
+    return [...names].sort();
+  }
+
   memory(): BackendMemoryInfo {
     return { bytesInUse: this.bytes, bytesPooled: 0, buffersInUse: this.buffers };
   }
@@ -391,7 +404,8 @@ export class GpuJsBackend implements Backend {
     this.schedule(() => {
       const resolved = args.map((arg) => {
         if (typeof arg === "number") return arg;
-        if (arg.freed) throw new Error(`[gpujs] ${key}: an input buffer was freed before the kernel ran`);
+        // `freed` is set when free() is called; on WebGPU the release itself is queued behind this kernel, so
+        // what matters here is whether the value is still present.
         if (!arg.value) {
           throw new Error(`[gpujs] ${key}: an input buffer of ${arg.length} ${arg.dtype} elements was never written`);
         }
