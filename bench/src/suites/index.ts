@@ -2,7 +2,8 @@
 import type { Suite } from "../suite.js";
 import { attentionSuite } from "./attention.js";
 import { generateSuite } from "./generate.js";
+import { gpujsSuite } from "./gpujs.js";
 import { matmulSuite } from "./matmul.js";
 import { tokenizerSuite } from "./tokenizer.js";
 
-export const suites: readonly Suite[] = [tokenizerSuite, matmulSuite, attentionSuite, generateSuite];
+export const suites: readonly Suite[] = [tokenizerSuite, matmulSuite, attentionSuite, generateSuite, gpujsSuite];
