@@ -73,13 +73,26 @@ function fromArray(data: Float32Array, shape: readonly number[]): Tensor {
   return result;
 }
 
-/** Differentiable block-sparse attention (CPU backend). */
+/**
+ * Differentiable block-sparse attention. On the CPU backend, the tiled kernel (O(T) memory, skips masked
+ * blocks); on any other backend (e.g. gpujs), the composed computation with a dense mask built from the same
+ * strategy (`scaledDotProductAttentionComposed`), so models run unchanged on every backend.
+ */
 export function scaledDotProductAttention(
   query: Tensor,
   key: Tensor,
   value: Tensor,
   options: ScaledDotProductAttentionOptions = {},
 ): Tensor {
+  if (query.backend.name !== "cpu") {
+    if (options.scoreMod) {
+      throw new Error(
+        `[scaledDotProductAttention] score mods run in the CPU kernel only; the tensors live on backend "${query.backend.name}"`,
+      );
+    }
+    const { scoreMod: _unused, ...rest } = options;
+    return scaledDotProductAttentionComposed(query, key, value, rest);
+  }
   const shape = shapeOf(query, key, value, "scaledDotProductAttention");
   const blockMask = blockMaskFor(shape, options);
   const settings = {
