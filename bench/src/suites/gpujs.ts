@@ -25,7 +25,13 @@ import {
   tensor,
   transpose,
 } from "@minimind/tensor";
-import { type GpuJsBackend, type GpuJsConstructor, type GpuJsMode, unavailableReason } from "@minimind/tensor/gpujs";
+import {
+  enableNodeWebGPU,
+  type GpuJsBackend,
+  type GpuJsConstructor,
+  type GpuJsMode,
+  unavailableReason,
+} from "@minimind/tensor/gpujs";
 import * as gpujsModule from "gpu.js";
 import { type BenchResult, medianMs, type Suite } from "../suite.js";
 
@@ -157,6 +163,10 @@ export const gpujsSuite: Suite = {
   async *run({ log }) {
     const GPU = (gpujsModule as unknown as { GPU: GpuJsConstructor }).GPU;
     const modes: GpuJsMode[] = ["cpu", "webasm", "headlessgl", "webgpu"];
+    const webgpu = await enableNodeWebGPU(process.env.GPUJS_MODULES_DIR);
+    log(
+      webgpu.ok ? `gpujs: Node WebGPU adapter: ${webgpu.adapter}` : `gpujs: Node WebGPU unavailable: ${webgpu.reason}`,
+    );
     setBackend("cpu");
     const matmulSize = Number(process.env.GPUJS_BENCH_MATMUL ?? 256);
     const reference = await measure(matmulSize, RUNS);

@@ -8,16 +8,20 @@ import { afterAll, describe, expect, it } from "vitest";
 import { getBackend, registerBackend, setBackend } from "./backend.js";
 import { conformanceCases } from "./conformance/cases.js";
 import { countKernelCalls, describeFailure, kernelNames, runConformance } from "./conformance/run.js";
-import { type GpuJsBackend, type GpuJsMode, unavailableReason } from "./gpujs.js";
+import { enableNodeWebGPU, type GpuJsBackend, type GpuJsMode, unavailableReason } from "./gpujs.js";
 import "./index.js";
 import * as gpujsModule from "gpu.js";
 
 const GPU = (gpujsModule as unknown as { GPU: ConstructorParameters<typeof Object>[0] }).GPU;
 // In CI the system pieces are installed (.ci/run), so a mode that cannot run there is a failure, not a skip.
 const required = process.env.CI ? ["cpu", "webasm", "headlessgl"] : ["cpu", "webasm"];
-const modes: GpuJsMode[] = ["cpu", "webasm", "headlessgl"];
+const modes: GpuJsMode[] = ["cpu", "webasm", "headlessgl", "webgpu"];
+// WebGPU in Node through Dawn's addon: runs where it loads and finds an adapter (not on this project's CI image,
+// whose libstdc++ is older than the addon needs: that skip names the reason).
+const nodeWebGPU = await enableNodeWebGPU();
 
 function availability(mode: GpuJsMode): string | null {
+  if (mode === "webgpu" && !nodeWebGPU.ok) return nodeWebGPU.reason;
   try {
     const reason = unavailableReason(GPU, mode);
     if (reason) return reason;
@@ -50,6 +54,8 @@ describe.each(modes)("gpujs mode %s", (mode) => {
   registerBackend(registered, () => backend);
   const coverage = countKernelCalls(backend);
   afterAll(() => coverage.restore());
+
+  if (mode === "webgpu" && nodeWebGPU.ok) console.log(`[conformance] Node WebGPU adapter: ${nodeWebGPU.adapter}`);
 
   it("reports the mode it runs", () => {
     expect(backend.mode).toBe(mode);
