@@ -70,6 +70,35 @@ export function defaultIntermediateSize(hiddenSize: number): number {
   return Math.ceil((hiddenSize * Math.PI) / 64) * 64;
 }
 
+/**
+ * How many positions (0 … n − 1) the model may rotate: `max_position_embeddings` (the length of upstream's
+ * rotary tables), or, when YaRN is in effect (`inference_rope_scaling` with `max_position_embeddings` above
+ * `rope_scaling.original_max_position_embeddings`, upstream's condition for the scaled frequencies), the
+ * larger of that and `factor × original_max_position_embeddings`, the context YaRN is built to reach. Beyond
+ * it RoPE would extrapolate, so `forward` and `generate` refuse.
+ */
+export function maxPositions(config: MiniMindConfig): number {
+  const scaling = config.inference_rope_scaling ? config.rope_scaling : null;
+  if (scaling === null || config.max_position_embeddings <= scaling.original_max_position_embeddings) {
+    return config.max_position_embeddings;
+  }
+  const extended = Math.floor(scaling.factor * scaling.original_max_position_embeddings);
+  return Math.max(config.max_position_embeddings, extended);
+}
+
+/** Why the limit is `maxPositions(config)`, for error messages. */
+export function describeMaxPositions(config: MiniMindConfig): string {
+  const limit = maxPositions(config);
+  const scaling = config.inference_rope_scaling ? config.rope_scaling : null;
+  if (scaling === null) {
+    return `max_position_embeddings is ${limit} (positions 0–${limit - 1}; YaRN is off: set inference_rope_scaling to extend it)`;
+  }
+  if (config.max_position_embeddings <= scaling.original_max_position_embeddings) {
+    return `max_position_embeddings is ${limit} (positions 0–${limit - 1}; YaRN is on but inactive, since max_position_embeddings does not exceed rope_scaling.original_max_position_embeddings ${scaling.original_max_position_embeddings})`;
+  }
+  return `the context is ${limit} positions (0–${limit - 1}: YaRN, max(max_position_embeddings ${config.max_position_embeddings}, factor ${scaling.factor} × original_max_position_embeddings ${scaling.original_max_position_embeddings}))`;
+}
+
 function fail(source: string, message: string): never {
   throw new Error(`[config] ${source}: ${message}`);
 }

@@ -22,6 +22,7 @@ describe("@minimind/model public API", () => {
         "float32ToBfloat16",
         "float32ToFloat16",
         "joinSafetensorsShards",
+        "maxPositions",
         "miniMindConfigToJson",
         "parameterShapes",
         "parseMiniMindConfig",

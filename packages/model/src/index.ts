@@ -11,6 +11,7 @@ export {
   createMiniMindConfig,
   DEFAULT_ROPE_SCALING,
   defaultIntermediateSize,
+  maxPositions,
   miniMindConfigToJson,
   parameterShapes,
   parseMiniMindConfig,
@@ -21,6 +22,7 @@ export { bfloat16ToFloat32, float16ToFloat32, float32ToBfloat16, float32ToFloat1
 export type {
   ForwardOptions,
   ForwardResult,
+  FromPretrainedOptions,
   LayerKeyValues,
   MiniMindInitOptions,
   TokenRows,

@@ -38,7 +38,14 @@ import {
   topk,
   zeros,
 } from "@minimind/tensor";
-import { type MiniMindConfig, parameterShapes } from "./config.js";
+import {
+  createMiniMindConfig,
+  describeMaxPositions,
+  type MiniMindConfig,
+  type MiniMindConfigOptions,
+  maxPositions,
+  parameterShapes,
+} from "./config.js";
 import {
   type GenerateOptions,
   type GenerationSettings,
@@ -47,14 +54,14 @@ import {
   seededUniform,
   selectToken,
 } from "./generation.js";
-import type { SafetensorsTensor } from "./safetensors.js";
+import { type SafetensorsTensor, tensorToFloat32 } from "./safetensors.js";
 import {
   readMiniMindConfigFile,
   readSafetensorsCheckpoint,
   writeMiniMindConfigFile,
   writeSafetensorsCheckpoint,
 } from "./safetensors-files.js";
-import { stateDictToFloat32 } from "./state-dict.js";
+import { checkStateDict, type StateDictReport, stateDictToFloat32 } from "./state-dict.js";
 
 // ---------------------------------------------------------------------------------------------------------
 // Parameters
@@ -487,11 +494,130 @@ export interface MiniMindInitOptions {
   readonly seed?: number;
 }
 
+/** Options of `MiniMindForCausalLM.fromPretrained`. */
+export interface FromPretrainedOptions {
+  /**
+   * The compute dtype. Only "float32" (the default) today: F16 and BF16 weights are widened to float32 on
+   * load, exactly. Anything else is refused rather than silently computed in float32.
+   */
+  readonly dtype?: "float32";
+  /**
+   * true (default): the weights must fit the config exactly, and the error lists every missing, unexpected,
+   * mis-shaped or non-float tensor by name. false: missing parameters keep a fresh model's initial values
+   * (upstream init, `seed`), unexpected tensors are ignored, and both are reported through `warn`;
+   * mis-shaped and non-float tensors still throw, since they cannot be loaded at all.
+   */
+  readonly strict?: boolean;
+  /**
+   * Fields that override `config.json` (upstream names), e.g. `{ max_position_embeddings: 8192,
+   * inference_rope_scaling: true }` or `{ dropout: 0.1 }`; the result is validated like a file.
+   */
+  readonly config?: MiniMindConfigOptions;
+  /** Leave the model in training mode (dropout, MoE aux loss). Default false: eval mode, as upstream's HF `from_pretrained`. */
+  readonly training?: boolean;
+  /** Seed for the initial values of missing parameters under `strict: false` (default 0). */
+  readonly seed?: number;
+  /**
+   * Receives what `strict: false` skipped (a message naming every missing and unexpected tensor, and the
+   * report). Default `console.warn`. Not called when nothing was skipped.
+   */
+  readonly warn?: (message: string, report: StateDictReport) => void;
+}
+
+const fromPretrainedOptionNames = new Set(["dtype", "strict", "config", "training", "seed", "warn"]);
+
 /** Module-private: how `fromStateDict` hands checked float32 weights to the constructor. */
 const loadedWeights = Symbol("loadedWeights");
 
 interface InternalInitOptions extends MiniMindInitOptions {
   readonly [loadedWeights]?: ReadonlyMap<string, Float32Array>;
+}
+
+function checkFromPretrainedOptions(options: FromPretrainedOptions): {
+  strict: boolean;
+  training: boolean;
+  seed: number;
+  warn: (message: string, report: StateDictReport) => void;
+} {
+  const fail = (message: string): never => {
+    throw new Error(`[fromPretrained] ${message}`);
+  };
+  if (typeof options !== "object" || options === null) fail("options must be an object");
+  for (const name of Object.keys(options)) {
+    if (!fromPretrainedOptionNames.has(name))
+      fail(`unknown option "${name}"; expected one of ${[...fromPretrainedOptionNames].join(", ")}`);
+  }
+  const dtype: unknown = options.dtype ?? "float32";
+  if (dtype !== "float32") {
+    fail(
+      `dtype is ${JSON.stringify(dtype)}; only "float32" is supported (weights stored as F16/BF16 are widened to float32 on load)`,
+    );
+  }
+  for (const name of ["strict", "training"] as const) {
+    const value: unknown = options[name];
+    if (value !== undefined && typeof value !== "boolean") fail(`${name} is ${String(value)}; expected true or false`);
+  }
+  const seed = options.seed ?? 0;
+  if (!Number.isInteger(seed)) fail(`seed is ${seed}; expected an integer`);
+  if (options.warn !== undefined && typeof options.warn !== "function") fail("warn must be a function");
+  if (options.config !== undefined && (typeof options.config !== "object" || options.config === null))
+    fail("config must be an object of config.json fields to override");
+  return {
+    strict: options.strict ?? true,
+    training: options.training ?? false,
+    seed,
+    warn: options.warn ?? ((message: string) => console.warn(message)),
+  };
+}
+
+/** `config` with the given fields replaced, validated as a whole; unknown field names are refused. */
+function overrideConfig(config: MiniMindConfig, overrides: MiniMindConfigOptions, source: string): MiniMindConfig {
+  const { model_type: _modelType, ...fields } = config;
+  for (const name of Object.keys(overrides)) {
+    if (!(name in fields)) {
+      throw new Error(
+        `[fromPretrained] the config option has an unknown field "${name}"; expected MiniMindConfig fields (upstream names) such as max_position_embeddings, dropout, eos_token_id`,
+      );
+    }
+  }
+  const merged: MiniMindConfigOptions = { ...fields, ...overrides };
+  // rope_scaling overrides merge field by field into the file's; turning YaRN off drops the file's values.
+  const ropeScaling =
+    merged.inference_rope_scaling === true
+      ? overrides.rope_scaling === null
+        ? null
+        : { ...(config.rope_scaling ?? {}), ...(overrides.rope_scaling ?? {}) }
+      : (overrides.rope_scaling ?? null);
+  return createMiniMindConfig({ ...merged, rope_scaling: ropeScaling }, `${source} with the config option`);
+}
+
+/**
+ * strict: false — the float32 weights of every tensor that fits a parameter, and the report. Mis-shaped or
+ * non-float tensors still throw (naming them), since no parameter can take them.
+ */
+function looseFloat32(
+  stateDict: ReadonlyMap<string, SafetensorsTensor>,
+  config: MiniMindConfig,
+  source: string,
+): { weights: Map<string, Float32Array>; report: StateDictReport } {
+  const report = checkStateDict(stateDict, config);
+  if (report.mismatched.length > 0 || report.wrongDtype.length > 0) {
+    const faults = [
+      ...report.mismatched.map(
+        ({ name, shape, expected }) => `${name} is [${shape.join(", ")}], expected [${expected.join(", ")}]`,
+      ),
+      ...report.wrongDtype.map(({ name, dtype }) => `${name} is ${dtype}, not a float weight (F32/F16/BF16)`),
+    ];
+    throw new Error(
+      `[fromPretrained] ${source}: strict: false skips missing and unexpected tensors, but these cannot be loaded: ${faults.join("; ")}`,
+    );
+  }
+  const weights = new Map<string, Float32Array>();
+  for (const name of parameterShapes(config).keys()) {
+    const tensor = stateDict.get(name);
+    if (tensor !== undefined) weights.set(name, tensorToFloat32(tensor, name, source));
+  }
+  return { weights, report };
 }
 
 function releaseCache(cache: readonly LayerKeyValues[] | undefined): void {
@@ -527,14 +653,14 @@ export class MiniMindForCausalLM {
 
   /** A freshly initialised model (upstream init, seeded). */
   constructor(config: MiniMindConfig, options: MiniMindInitOptions = {}) {
-    let values = (options as InternalInitOptions)[loadedWeights];
-    if (values === undefined) {
-      const seed = options.seed ?? 0;
-      const initial = new Map<string, Float32Array>();
-      let index = 0;
-      for (const [name, shape] of parameterShapes(config))
-        initial.set(name, initialValues(name, shape, seed + index++));
-      values = initial;
+    const loaded = (options as InternalInitOptions)[loadedWeights];
+    const seed = options.seed ?? 0;
+    const values = new Map<string, Float32Array>();
+    let index = 0;
+    // Parameter i draws from seed + i, so a parameter a checkpoint lacks gets what a fresh model would.
+    for (const [name, shape] of parameterShapes(config)) {
+      values.set(name, loaded?.get(name) ?? initialValues(name, shape, seed + index));
+      index++;
     }
     this.config = config;
     this.parameters = MiniMindForCausalLM.createParameters(config, values);
@@ -553,12 +679,38 @@ export class MiniMindForCausalLM {
     return new MiniMindForCausalLM(config, options);
   }
 
-  /** Loads `config.json` and `model.safetensors` (or a sharded index) from a folder (Node). */
-  static async fromPretrained(directory: string): Promise<MiniMindForCausalLM> {
+  /**
+   * Loads `config.json` and `model.safetensors` (or a sharded index) from a folder (Node), in eval mode
+   * unless `training: true`. See `FromPretrainedOptions` for `dtype`, `strict`, `config` overrides and `seed`.
+   */
+  static async fromPretrained(directory: string, options: FromPretrainedOptions = {}): Promise<MiniMindForCausalLM> {
+    const settings = checkFromPretrainedOptions(options);
     const separator = directory.endsWith("/") ? "" : "/";
-    const config = await readMiniMindConfigFile(`${directory}${separator}config.json`);
+    const configFile = `${directory}${separator}config.json`;
+    let config = await readMiniMindConfigFile(configFile);
+    if (options.config !== undefined) config = overrideConfig(config, options.config, configFile);
     const stateDict = await readSafetensorsCheckpoint(directory);
-    return MiniMindForCausalLM.fromStateDict(config, stateDict, directory);
+    let model: MiniMindForCausalLM;
+    if (settings.strict) {
+      model = MiniMindForCausalLM.fromStateDict(config, stateDict, directory);
+    } else {
+      const { weights, report } = looseFloat32(stateDict, config, directory);
+      const init: InternalInitOptions = { seed: settings.seed, [loadedWeights]: weights };
+      model = new MiniMindForCausalLM(config, init);
+      if (report.missing.length > 0 || report.unexpected.length > 0) {
+        const parts: string[] = [];
+        if (report.missing.length > 0) {
+          parts.push(
+            `missing ${report.missing.length} (initialised as a new model's, seed ${settings.seed}): ${report.missing.join(", ")}`,
+          );
+        }
+        if (report.unexpected.length > 0) {
+          parts.push(`unexpected ${report.unexpected.length} (ignored): ${report.unexpected.join(", ")}`);
+        }
+        settings.warn(`[fromPretrained] ${directory} loaded with strict: false; ${parts.join("; ")}`, report);
+      }
+    }
+    return model.train(settings.training);
   }
 
   private static createParameters(
@@ -687,6 +839,18 @@ export class MiniMindForCausalLM {
       if (negative !== undefined) throw new Error(`[MiniMindForCausalLM] positionIds holds ${negative}; expected ≥ 0`);
       positionIds = positions.data;
     }
+    const limit = maxPositions(this.config);
+    const last =
+      positionIds === undefined
+        ? pastLength + ids.length - 1
+        : positionIds.reduce((highest, position) => Math.max(highest, position), 0);
+    if (last >= limit) {
+      const what =
+        positionIds === undefined ? `past ${pastLength} + ${ids.length} new tokens reach` : "positionIds hold";
+      throw new Error(
+        `[MiniMindForCausalLM] ${what} position ${last}, beyond the model's context: ${describeMaxPositions(this.config)}`,
+      );
+    }
     const inputIds = tensor(ids.data, { shape: [ids.batch, ids.length], dtype: "int32" }); // [B, T]
     const { hidden, presents, auxLoss } = this.model.forward(inputIds, strategy, past, this.training, positionIds);
     const keepCount = options.logitsToKeep ?? 0;
@@ -749,7 +913,20 @@ export class MiniMindForCausalLM {
       if (!Array.isArray(row) || row.length === 0)
         throw new Error(`[generate] prompt row ${index} is empty; every row needs at least one token id`);
     });
-    return resolveGenerationSettings(options, this.config.eos_token_id, this.config.vocab_size);
+    const settings = resolveGenerationSettings(options, this.config.eos_token_id, this.config.vocab_size);
+    // The finished rows (prompt + new tokens) must fit the rotary context; refuse before any work is done.
+    const longest = Math.max(...prompts.map((row) => row.length));
+    const limit = maxPositions(this.config);
+    if (longest + settings.maxNewTokens > limit) {
+      const advice =
+        longest < limit
+          ? `lower maxNewTokens to at most ${limit - longest} or shorten the prompt`
+          : `shorten the prompt to at most ${limit - 1} tokens`;
+      throw new Error(
+        `[generate] the longest prompt (${longest} tokens) + maxNewTokens (${settings.maxNewTokens}) = ${longest + settings.maxNewTokens} positions, more than the model's context: ${describeMaxPositions(this.config)}; ${advice}`,
+      );
+    }
+    return settings;
   }
 
   /** The decoding loop: yields each row's new ids per step; owns (and finally releases) the KV cache. */
