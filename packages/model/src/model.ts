@@ -25,7 +25,7 @@ import {
   mean,
   mul,
   noGrad,
-  randn,
+  randnValues,
   rmsnorm,
   rope,
   scope,
@@ -75,12 +75,9 @@ function parameter(values: Float32Array, shape: readonly number[]): Tensor {
 function initialValues(name: string, shape: readonly number[], seed: number): Float32Array {
   const size = shape.reduce((product, dimension) => product * dimension, 1);
   if (name.endsWith("norm.weight")) return new Float32Array(size).fill(1);
-  return noGrad(() => {
-    const draw = randn(shape, { seed, std: 0.02 });
-    const values = Float32Array.from(draw.dataSync() as Float32Array);
-    draw.dispose();
-    return values;
-  });
+  // Drawn on the host (the same values randn(shape, { seed, std }) would hold): no device round trip, so this
+  // works on backends that read back only asynchronously (gpujs WebGPU).
+  return randnValues(size, { seed, std: 0.02 }) as Float32Array;
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -155,3 +155,17 @@ export function uniform(
     generatorFor(options.seed).fillUniform(values, options.low ?? 0, options.high ?? 1),
   );
 }
+
+/**
+ * The values `randn(shape, options)` would hold, as a host array — no tensor, no device, no readback (for
+ * initialising parameters on a backend that reads back only asynchronously, or before choosing one).
+ */
+export function randnValues(
+  size: number,
+  options: { seed?: number; mean?: number; std?: number; dtype?: "float32" | "float64" } = {},
+): Float32Array | Float64Array {
+  if (!Number.isInteger(size) || size < 0) throw new Error(`[randnValues] size ${size} must be a non-negative integer`);
+  const values = options.dtype === "float64" ? new Float64Array(size) : new Float32Array(size);
+  generatorFor(options.seed).fillNormal(values, options.mean ?? 0, options.std ?? 1);
+  return values;
+}

@@ -64,6 +64,7 @@ describe("@minimind/tensor public API", () => {
         "pow",
         "primitiveOps",
         "randn",
+        "randnValues",
         "registerBackend",
         "relu",
         "reshape",

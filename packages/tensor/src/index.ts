@@ -25,7 +25,19 @@ export type {
 export { getBackend, listBackends, registerBackend, setBackend } from "./backend.js";
 export { getMatmulThreads, setMatmulThreads } from "./backends/cpu/wasm/matmul.js";
 export type { CreationOptions, RandomOptions } from "./creation.js";
-export { arange, full, ones, onesLike, randn, scalar, tensor, uniform, zeros, zerosLike } from "./creation.js";
+export {
+  arange,
+  full,
+  ones,
+  onesLike,
+  randn,
+  randnValues,
+  scalar,
+  tensor,
+  uniform,
+  zeros,
+  zerosLike,
+} from "./creation.js";
 export type { CustomOpContext, CustomOpDefinition } from "./custom-op.js";
 export { cpuData, customOp, empty } from "./custom-op.js";
 export type { DType, TypedArray } from "./dtype.js";
