@@ -9,6 +9,9 @@ import { miniMindBlock } from "./conformance/cases.js";
 import { type GpuJsBackend, type GpuJsConstructor, type GpuJsMode, unavailableReason } from "./gpujs.js";
 import {
   adamwUpdate,
+  add,
+  arange,
+  contiguous,
   crossEntropy,
   embedding,
   keep,
@@ -93,6 +96,22 @@ describe.each(nodeModes())("on mode %s", (mode) => {
     expect(backend.readbacks).toBe(before + 1);
     expect(Number.isFinite(loss[0])).toBe(true);
     for (const value of Object.values(outputs)) value.dispose();
+  });
+
+  it("addresses every element of the largest allowed tensor (2^24) exactly, through a strided view too", () => {
+    setBackend("gpujs", { mode });
+    const side = 4096;
+    const x = arange(0, side * side).reshape([side, side]);
+    const plusOne = add(x, 1).dataSync();
+    const transposed = contiguous(transpose(x)).dataSync();
+    let wrong = 0;
+    for (let i = 0; i < side * side; i++) {
+      if (plusOne[i] !== i + 1) wrong++;
+      const row = Math.floor(i / side);
+      if (transposed[i] !== (i - row * side) * side + row) wrong++;
+    }
+    expect(wrong).toBe(0);
+    expect(plusOne[side * side - 1]).toBe(2 ** 24);
   });
 
   it("1,000 training steps: device values and buffers stay flat, the loss falls", () => {

@@ -2,8 +2,8 @@
  * Kernel sources for the gpu.js backend, as JavaScript text that gpu.js transpiles to GLSL, WGSL, WebAssembly
  * or JavaScript depending on the mode. Every kernel writes a flat 1-D output, one thread per output element
  * (`this.thread.x` is the flat index), and reads flat 1-D inputs. Numbers are floats on every mode (indices
- * included: exact below 2^24, which the backend enforces per tensor), so integer division is written as
- * `Math.floor((n + 0.5) / d)`: the half keeps the quotient clear of float rounding at exact multiples.
+ * included: exact below 2^24, which the backend enforces per tensor), so integer division is a float
+ * quotient corrected by a remainder test (`floorDivide`): exact for every index below 2^24 on any device.
  *
  * Strided operands (views with any strides, 0 for broadcast axes) are addressed in-kernel from up to
  * MAX_RANK dims `d0…d5` (outermost first, padded with 1s) and per-operand `<name>o` offset and `<name>s0…5`
@@ -27,11 +27,24 @@ function stridedOffsets(operands: readonly string[]): string {
   const lines = ["let rem = this.thread.x;", "let q = 0;", "let c = 0;"];
   for (const name of operands) lines.push(`let i${name} = ${name}o;`);
   for (let axis = MAX_RANK - 1; axis > 0; axis--) {
-    lines.push(`q = Math.floor((rem + 0.5) / d${axis});`, `c = rem - q * d${axis};`, "rem = q;");
+    lines.push(...floorDivide("q", "rem", `d${axis}`), `c = rem - q * d${axis};`, "rem = q;");
     for (const name of operands) lines.push(`i${name} = i${name} + c * ${name}s${axis};`);
   }
   for (const name of operands) lines.push(`i${name} = i${name} + rem * ${name}s0;`);
   return lines.join("\n");
+}
+
+/**
+ * `target = ⌊numerator / divisor⌋` for non-negative integers below 2^24 held in floats: the float quotient
+ * can be off by one (GPU division is not correctly rounded, and near 2^24 no half-integer is representable),
+ * so the remainder test corrects it; every product compared is exact or rounds away from the boundary.
+ */
+function floorDivide(target: string, numerator: string, divisor: string): string[] {
+  return [
+    `${target} = Math.floor(${numerator} / ${divisor});`,
+    `if (${target} * ${divisor} > ${numerator}) { ${target} = ${target} - 1; }`,
+    `if ((${target} + 1) * ${divisor} <= ${numerator}) { ${target} = ${target} + 1; }`,
+  ];
 }
 
 /** Output conversion by dtype kind: 0 float32, 1 int32 (truncate like Int32Array), 2 bool (nonzero → 1). */
@@ -144,7 +157,7 @@ let coordinate = 0;
 ${Array.from(
   { length: MAX_RANK },
   (_, axis) => `if (inside == 1) {
-  coordinate = Math.floor((rem + 0.5) / os${axis});
+  ${floorDivide("coordinate", "rem", `os${axis}`).join("\n  ")}
   if (coordinate >= d${axis}) {
     inside = 0;
   }
@@ -214,25 +227,35 @@ export const matmulSource = kernelSource(
     "bCol",
   ],
   `let rem = this.thread.x;
-let q = Math.floor((rem + 0.5) / n);
+let q = Math.floor(rem / n);
+if (q * n > rem) { q = q - 1; }
+if ((q + 1) * n <= rem) { q = q + 1; }
 const col = rem - q * n;
 rem = q;
-q = Math.floor((rem + 0.5) / m);
+q = Math.floor(rem / m);
+if (q * m > rem) { q = q - 1; }
+if ((q + 1) * m <= rem) { q = q + 1; }
 const row = rem - q * m;
 rem = q;
 let ia = ao + row * aRow;
 let ib = bo + col * bCol;
-q = Math.floor((rem + 0.5) / b3);
+q = Math.floor(rem / b3);
+if (q * b3 > rem) { q = q - 1; }
+if ((q + 1) * b3 <= rem) { q = q + 1; }
 let c = rem - q * b3;
 rem = q;
 ia = ia + c * as3;
 ib = ib + c * bs3;
-q = Math.floor((rem + 0.5) / b2);
+q = Math.floor(rem / b2);
+if (q * b2 > rem) { q = q - 1; }
+if ((q + 1) * b2 <= rem) { q = q + 1; }
 c = rem - q * b2;
 rem = q;
 ia = ia + c * as2;
 ib = ib + c * bs2;
-q = Math.floor((rem + 0.5) / b1);
+q = Math.floor(rem / b1);
+if (q * b1 > rem) { q = q - 1; }
+if ((q + 1) * b1 <= rem) { q = q + 1; }
 c = rem - q * b1;
 rem = q;
 ia = ia + c * as1 + rem * as0;
@@ -247,7 +270,9 @@ return acc;`,
 /** out[i, c] = table[indices[i], c]. */
 export const gatherRowsSource = kernelSource(
   ["table", "indices", "to", "io", "width"],
-  `const i = Math.floor((this.thread.x + 0.5) / width);
+  `let i = Math.floor(this.thread.x / width);
+if (i * width > this.thread.x) { i = i - 1; }
+if ((i + 1) * width <= this.thread.x) { i = i + 1; }
 const c = this.thread.x - i * width;
 return table[to + indices[io + i] * width + c];`,
 );
@@ -255,7 +280,9 @@ return table[to + indices[io + i] * width + c];`,
 /** out[r, c] = base[r, c] + Σ_{i: indices[i] = r} source[i, c]. */
 export const indexAddRowsSource = kernelSource(
   ["base", "indices", "source", "io", "so", "width", "count"],
-  `const r = Math.floor((this.thread.x + 0.5) / width);
+  `let r = Math.floor(this.thread.x / width);
+if (r * width > this.thread.x) { r = r - 1; }
+if ((r + 1) * width <= this.thread.x) { r = r + 1; }
 const c = this.thread.x - r * width;
 let acc = base[this.thread.x];
 for (let i = 0; i < count; i++) {
@@ -269,14 +296,18 @@ return acc;`,
 /** out[r, j] = x[r, indices[r, j]]. */
 export const takeAlongSource = kernelSource(
   ["x", "indices", "xo", "io", "width", "picks"],
-  `const r = Math.floor((this.thread.x + 0.5) / picks);
+  `let r = Math.floor(this.thread.x / picks);
+if (r * picks > this.thread.x) { r = r - 1; }
+if ((r + 1) * picks <= this.thread.x) { r = r + 1; }
 return x[xo + r * width + indices[io + this.thread.x]];`,
 );
 
 /** out[r, c] = base[r, c] + Σ_{j: indices[r, j] = c} source[r, j]. */
 export const scatterAddAlongSource = kernelSource(
   ["base", "indices", "source", "io", "so", "width", "picks"],
-  `const r = Math.floor((this.thread.x + 0.5) / width);
+  `let r = Math.floor(this.thread.x / width);
+if (r * width > this.thread.x) { r = r - 1; }
+if ((r + 1) * width <= this.thread.x) { r = r + 1; }
 const c = this.thread.x - r * width;
 let acc = base[this.thread.x];
 for (let j = 0; j < picks; j++) {
@@ -314,7 +345,9 @@ return sum;`,
 /** softmax (log = 0) or log-softmax (log = 1) from the row max and Σ exp(x − max). */
 export const softmaxFromStatsSource = kernelSource(
   ["x", "maximum", "sum", "xo", "width", "log"],
-  `const r = Math.floor((this.thread.x + 0.5) / width);
+  `let r = Math.floor(this.thread.x / width);
+if (r * width > this.thread.x) { r = r - 1; }
+if ((r + 1) * width <= this.thread.x) { r = r + 1; }
 const shifted = x[xo + this.thread.x] - maximum[r];
 if (log == 1) {
   return shifted - Math.log(sum[r]);
@@ -340,7 +373,9 @@ return acc;`,
 
 export const softmaxBackwardSource = kernelSource(
   ["y", "g", "dot", "yo", "go", "width", "log"],
-  `const r = Math.floor((this.thread.x + 0.5) / width);
+  `let r = Math.floor(this.thread.x / width);
+if (r * width > this.thread.x) { r = r - 1; }
+if ((r + 1) * width <= this.thread.x) { r = r + 1; }
 const yv = y[yo + this.thread.x];
 const gv = g[go + this.thread.x];
 if (log == 1) {
@@ -363,7 +398,9 @@ return 1 / Math.sqrt(sum / width + epsilon);`,
 
 export const rmsnormApplySource = kernelSource(
   ["x", "inverse", "weight", "xo", "wo", "width"],
-  `const r = Math.floor((this.thread.x + 0.5) / width);
+  `let r = Math.floor(this.thread.x / width);
+if (r * width > this.thread.x) { r = r - 1; }
+if ((r + 1) * width <= this.thread.x) { r = r + 1; }
 const c = this.thread.x - r * width;
 return x[xo + this.thread.x] * inverse[r] * weight[wo + c];`,
 );
@@ -383,7 +420,9 @@ return acc;`,
 /** gradX = r·w·g − x·r³·dot/d. */
 export const rmsnormGradXSource = kernelSource(
   ["x", "weight", "g", "inverse", "dot", "xo", "wo", "go", "width"],
-  `const r = Math.floor((this.thread.x + 0.5) / width);
+  `let r = Math.floor(this.thread.x / width);
+if (r * width > this.thread.x) { r = r - 1; }
+if ((r + 1) * width <= this.thread.x) { r = r + 1; }
 const c = this.thread.x - r * width;
 const inv = inverse[r];
 return inv * weight[wo + c] * g[go + this.thread.x] - (x[xo + this.thread.x] * inv * inv * inv * dot[r]) / width;`,
@@ -403,10 +442,17 @@ return acc;`,
 export const ropeSource = kernelSource(
   ["x", "cosine", "sine", "xo", "co", "so", "width", "positions", "rowsPerPosition", "inverse"],
   `const half = width / 2;
-const r = Math.floor((this.thread.x + 0.5) / width);
+let r = Math.floor(this.thread.x / width);
+if (r * width > this.thread.x) { r = r - 1; }
+if ((r + 1) * width <= this.thread.x) { r = r + 1; }
 const j = this.thread.x - r * width;
-const step = Math.floor((r + 0.5) / rowsPerPosition);
-const position = step - Math.floor((step + 0.5) / positions) * positions;
+let step = Math.floor(r / rowsPerPosition);
+if (step * rowsPerPosition > r) { step = step - 1; }
+if ((step + 1) * rowsPerPosition <= r) { step = step + 1; }
+let wraps = Math.floor(step / positions);
+if (wraps * positions > step) { wraps = wraps - 1; }
+if ((wraps + 1) * positions <= step) { wraps = wraps + 1; }
+const position = step - wraps * positions;
 const base = xo + r * width;
 let pair = j;
 if (j >= half) {
@@ -455,7 +501,9 @@ return kept;`,
 
 export const crossEntropyBackwardSource = kernelSource(
   ["logits", "targets", "maximum", "sum", "kept", "gradLoss", "lo", "to", "go", "width", "ignoreIndex"],
-  `const r = Math.floor((this.thread.x + 0.5) / width);
+  `let r = Math.floor(this.thread.x / width);
+if (r * width > this.thread.x) { r = r - 1; }
+if ((r + 1) * width <= this.thread.x) { r = r + 1; }
 const c = this.thread.x - r * width;
 const target = targets[to + r];
 const count = kept[0];
@@ -506,7 +554,9 @@ return index;`,
  */
 export const topkIndexSource = kernelSource(
   ["x", "xo", "width", "k"],
-  `const r = Math.floor((this.thread.x + 0.5) / k);
+  `let r = Math.floor(this.thread.x / k);
+if (r * k > this.thread.x) { r = r - 1; }
+if ((r + 1) * k <= this.thread.x) { r = r + 1; }
 const j = this.thread.x - r * k;
 const base = xo + r * width;
 let previousValue = 0;
@@ -542,7 +592,9 @@ return previousIndex;`,
 /** Inverse-CDF draw per (row, sample); never lands on a zero-weight class through rounding. */
 export const multinomialSource = kernelSource(
   ["weights", "uniforms", "wo", "uo", "classes", "samples"],
-  `const r = Math.floor((this.thread.x + 0.5) / samples);
+  `let r = Math.floor(this.thread.x / samples);
+if (r * samples > this.thread.x) { r = r - 1; }
+if ((r + 1) * samples <= this.thread.x) { r = r + 1; }
 const base = wo + r * classes;
 let total = 0;
 for (let j = 0; j < classes; j++) {
