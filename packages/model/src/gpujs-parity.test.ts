@@ -1,60 +1,22 @@
-/**
- * The PyTorch parity cases of model.test.ts on the gpu.js backend (@minimind/tensor/gpujs), in every mode Node
- * runs here: `cpu` and `webasm` always, `headlessgl` under a display (the package's test script provides one
- * through xvfb-run; with CI set it is required). Tolerances are the CPU backend's: logits and decode logits
- * within 1e-4, loss and aux loss within 1e-5, every parameter gradient within 1e-4 of that tensor's max
- * magnitude. The browser modes (webgl2, webgpu) are covered by @minimind/tensor's conformance suite in Chromium,
- * whose MiniMind-shaped block runs the same ops.
- */
-import { readdirSync, readFileSync } from "node:fs";
 import { add, noGrad, scope, setBackend, type Tensor } from "@minimind/tensor";
 import { type GpuJsBackend, type GpuJsConstructor, type GpuJsMode, unavailableReason } from "@minimind/tensor/gpujs";
 import * as gpujsModule from "gpu.js";
 import { afterAll, describe, expect, it } from "vitest";
-import { parseMiniMindConfig } from "./config.js";
+import {
+  configOf,
+  copy,
+  fixtureCases,
+  floats,
+  maxAbsoluteDifference,
+  maxMagnitude,
+  readTensors,
+  rows,
+} from "./__fixtures__/parity.js";
 import { type LayerKeyValues, MiniMindForCausalLM } from "./model.js";
-import { readSafetensors, type SafetensorsTensor } from "./safetensors.js";
+import type { SafetensorsTensor } from "./safetensors.js";
 
-const fixtures = new URL("../../../../shared/fixtures/model/", import.meta.url);
-const cases = readdirSync(fixtures).sort();
+const cases = fixtureCases;
 const GPU = (gpujsModule as unknown as { GPU: GpuJsConstructor }).GPU;
-
-function readTensors(name: string, file: string): Map<string, SafetensorsTensor> {
-  return readSafetensors(readFileSync(new URL(`${name}/${file}`, fixtures)), { source: `${name}/${file}` }).tensors;
-}
-
-function configOf(name: string) {
-  return parseMiniMindConfig(JSON.parse(readFileSync(new URL(`${name}/config.json`, fixtures), "utf8")), name);
-}
-
-function rows(entry: SafetensorsTensor | undefined): number[][] {
-  if (entry === undefined || entry.dtype !== "I32") throw new Error("expected an I32 tensor");
-  const [batch, length] = entry.shape as [number, number];
-  return Array.from({ length: batch }, (_, row) => Array.from(entry.data.subarray(row * length, (row + 1) * length)));
-}
-
-function floats(entry: SafetensorsTensor | undefined): Float32Array {
-  if (entry === undefined || entry.dtype !== "F32") throw new Error("expected an F32 tensor");
-  return entry.data;
-}
-
-function maxAbsoluteDifference(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  expect(actual.length).toBe(expected.length);
-  let worst = 0;
-  for (let index = 0; index < expected.length; index++) {
-    const difference = Math.abs((actual[index] as number) - (expected[index] as number));
-    if (!(difference <= worst)) worst = Number.isNaN(difference) ? Number.POSITIVE_INFINITY : difference;
-  }
-  return worst;
-}
-
-function maxMagnitude(values: ArrayLike<number>): number {
-  let largest = 0;
-  for (let index = 0; index < values.length; index++) largest = Math.max(largest, Math.abs(values[index] as number));
-  return largest;
-}
-
-const copy = (tensor: Tensor) => Float32Array.from(tensor.dataSync() as Float32Array);
 
 function modes(): GpuJsMode[] {
   const available: GpuJsMode[] = ["cpu", "webasm"];

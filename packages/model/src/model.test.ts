@@ -3,60 +3,28 @@
  * 1e-4, loss and aux loss within 1e-5, every parameter gradient of (loss + aux_loss) within 1e-4 of that
  * tensor's max magnitude, KV-cached decode logits within 1e-4, and BF16/F16 weights giving identical logits.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { add, memory, noGrad, scope, type Tensor } from "@minimind/tensor";
 import { describe, expect, it } from "vitest";
-import { createMiniMindConfig, parameterShapes, parseMiniMindConfig } from "./config.js";
+import {
+  configOf,
+  copy,
+  fixtureCases,
+  fixtures,
+  floats,
+  maxAbsoluteDifference,
+  maxMagnitude,
+  readTensors,
+  rows,
+} from "./__fixtures__/parity.js";
+import { createMiniMindConfig, parameterShapes } from "./config.js";
 import { type LayerKeyValues, MiniMindForCausalLM } from "./model.js";
-import { readSafetensors, type SafetensorsTensor } from "./safetensors.js";
+import type { SafetensorsTensor } from "./safetensors.js";
 
-const fixtures = new URL("../../../../shared/fixtures/model/", import.meta.url);
-const cases = readdirSync(fixtures).sort();
-
-function readTensors(name: string, file: string): Map<string, SafetensorsTensor> {
-  return readSafetensors(readFileSync(new URL(`${name}/${file}`, fixtures)), { source: `${name}/${file}` }).tensors;
-}
-
-function configOf(name: string) {
-  return parseMiniMindConfig(
-    JSON.parse(readFileSync(new URL(`${name}/config.json`, fixtures), "utf8")),
-    `${name}/config.json`,
-  );
-}
-
-function rows(entry: SafetensorsTensor | undefined): number[][] {
-  if (entry === undefined || entry.dtype !== "I32") throw new Error("expected an I32 tensor");
-  const [batch, length] = entry.shape as [number, number];
-  return Array.from({ length: batch }, (_, row) => Array.from(entry.data.subarray(row * length, (row + 1) * length)));
-}
-
-function floats(entry: SafetensorsTensor | undefined): Float32Array {
-  if (entry === undefined || entry.dtype !== "F32") throw new Error("expected an F32 tensor");
-  return entry.data;
-}
-
-function maxAbsoluteDifference(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  expect(actual.length).toBe(expected.length);
-  let worst = 0;
-  for (let index = 0; index < expected.length; index++) {
-    const difference = Math.abs((actual[index] as number) - (expected[index] as number));
-    if (!(difference <= worst)) worst = Number.isNaN(difference) ? Number.POSITIVE_INFINITY : difference;
-  }
-  return worst;
-}
-
-function maxMagnitude(values: ArrayLike<number>): number {
-  let largest = 0;
-  for (let index = 0; index < values.length; index++) largest = Math.max(largest, Math.abs(values[index] as number));
-  return largest;
-}
-
-function copy(tensor: Tensor): Float32Array {
-  return Float32Array.from(tensor.dataSync() as Float32Array);
-}
+const cases = fixtureCases;
 
 describe.each(cases)("parity with PyTorch: %s", (name) => {
   const config = configOf(name);
