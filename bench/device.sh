@@ -10,7 +10,8 @@
 #                          NVIDIA Vulkan driver visible to Dawn, and runs the suite: WebGPU through Dawn on the
 #                          GPU, plus gpu.js's cpu and webasm modes and the CPU backend as the peer. JSON lines go
 #                          to stdout and, when $OUT is set, to $OUT/gpujs.jsonl. headless-gl is not attempted
-#                          there: it needs an X server, which such machines lack.
+#                          there: it needs an X server, which such machines lack; nor are the Chromium modes
+#                          (@minimind/chromium-harness is left out of the bundle, and the suite logs that).
 # With the device tool:  run(command="bash bench/device.sh run", carry=[".device"], timeout_s=300)
 # If `ldconfig -p | grep libvulkan` prints nothing there, carry the Vulkan loader too (.gl, see the device
 # tool's README) — this script unpacks .gl/*.deb when present.
@@ -23,12 +24,12 @@ pack)
   rm -rf "$pack" && mkdir -p "$pack/node_modules/webgpu/dist"
   grep -qx '/.device/' "$root/.git/info/exclude" 2>/dev/null || echo '/.device/' >>"$root/.git/info/exclude"
   (cd "$root/packages/tensor" && npx tsup >/dev/null)
-  esbuild="$(cd "$root/packages/tensor" && node -p 'require.resolve("esbuild")')"
+  esbuild="$(cd "$root/tools/chromium" && node -p 'require.resolve("esbuild")')"
   node -e '
     const esbuild = require(process.argv[1]);
     esbuild.buildSync({
       entryPoints: [process.argv[2]], outfile: process.argv[3], bundle: true, platform: "node", format: "esm",
-      target: "node20", external: ["gl", "webgpu"], logLevel: "warning",
+      target: "node20", external: ["gl", "webgpu", "@minimind/chromium-harness"], logLevel: "warning",
       // gpu.js and its CommonJS dependencies call require(); give the ESM bundle one.
       banner: { js: "import { createRequire } from \"node:module\"; const require = createRequire(import.meta.url);" },
     });' "$esbuild" "$root/bench/src/device.ts" "$pack/gpujs-bench.mjs"

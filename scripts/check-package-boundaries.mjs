@@ -4,6 +4,9 @@
  * relative paths into other packages):
  * - layering on package.json: internal dependencies use `workspace:*` and point one way only —
  *   tensor ← attention ← model ← train ← cli, tokenizer standalone (used by train and cli);
+ * - dev tools (tools/*, e.g. @minimind/chromium-harness): private packages that any workspace package may list in
+ *   devDependencies only (never as a runtime or peer dependency of a published package), and that depend on no
+ *   library package themselves;
  * - no deep imports: sources import `@minimind/<name>` or a subpath its exports map declares, never other
  *   `@minimind/<name>/<path>` files (its internals).
  * Exits 1 naming every offending file, line and dependency.
@@ -27,9 +30,34 @@ const allowed = {
   ],
 };
 
+/** Private dev-only packages under tools/: allowed in any package's devDependencies, nowhere else. */
+const tools = ["@minimind/chromium-harness"];
+
 const root = new URL("..", import.meta.url).pathname;
 const problems = [];
 const seen = new Set();
+for (const dir of readdirSync(join(root, "tools"))) {
+  const file = join("tools", dir, "package.json");
+  let manifest;
+  try {
+    manifest = JSON.parse(readFileSync(join(root, file), "utf8"));
+  } catch {
+    continue;
+  }
+  seen.add(manifest.name);
+  if (!tools.includes(manifest.name)) {
+    problems.push(
+      `${file}: package "${manifest.name}" is not in the tools list of scripts/check-package-boundaries.mjs`,
+    );
+  }
+  if (manifest.private !== true) problems.push(`${file}: a dev tool must be "private": true (it is never published)`);
+  for (const field of ["dependencies", "devDependencies", "peerDependencies", "optionalDependencies"]) {
+    for (const name of Object.keys(manifest[field] ?? {})) {
+      if (name.startsWith("@minimind/"))
+        problems.push(`${file}: ${field}["${name}"]: dev tools depend on no workspace package`);
+    }
+  }
+}
 for (const dir of readdirSync(join(root, "packages"))) {
   const file = join("packages", dir, "package.json");
   let manifest;
@@ -41,13 +69,19 @@ for (const dir of readdirSync(join(root, "packages"))) {
   seen.add(manifest.name);
   const permitted = allowed[manifest.name];
   if (permitted === undefined) {
-    problems.push(`${file}: package "${manifest.name}" is not in the layer table of scripts/check-workspace-deps.mjs`);
+    problems.push(
+      `${file}: package "${manifest.name}" is not in the layer table of scripts/check-package-boundaries.mjs`,
+    );
     continue;
   }
   for (const field of ["dependencies", "devDependencies", "peerDependencies", "optionalDependencies"]) {
     for (const [name, range] of Object.entries(manifest[field] ?? {})) {
       if (!name.startsWith("@minimind/")) continue;
-      if (!permitted.includes(name)) {
+      if (tools.includes(name)) {
+        if (field !== "devDependencies") {
+          problems.push(`${file}: ${field}["${name}"]: dev tools (tools/*) may only be devDependencies`);
+        }
+      } else if (!permitted.includes(name)) {
         problems.push(
           `${file}: ${field}["${name}"] breaks the layering (${manifest.name} may use: ${permitted.join(", ") || "no workspace package"})`,
         );
@@ -61,11 +95,13 @@ for (const dir of readdirSync(join(root, "packages"))) {
 // The CLI bundles the @minimind/* packages it lists as devDependencies (packages/cli/tsup.config.ts), so it must
 // declare their third-party runtime dependencies itself, at the same versions.
 const manifests = new Map();
-for (const dir of readdirSync(join(root, "packages"))) {
-  try {
-    const manifest = JSON.parse(readFileSync(join(root, "packages", dir, "package.json"), "utf8"));
-    manifests.set(manifest.name, manifest);
-  } catch {}
+for (const top of ["packages", "tools"]) {
+  for (const dir of readdirSync(join(root, top))) {
+    try {
+      const manifest = JSON.parse(readFileSync(join(root, top, dir, "package.json"), "utf8"));
+      manifests.set(manifest.name, manifest);
+    } catch {}
+  }
 }
 const cli = manifests.get("@minimind/cli");
 if (cli !== undefined) {
@@ -101,7 +137,7 @@ function* sourceFiles(dir) {
     else if (/\.(?:[cm]?ts|[cm]?js|tsx)$/.test(entry)) yield path;
   }
 }
-for (const top of ["packages", "bench"]) {
+for (const top of ["packages", "bench", "tools"]) {
   for (const file of sourceFiles(join(root, top))) {
     const lines = readFileSync(file, "utf8").split("\n");
     lines.forEach((line, index) => {
@@ -114,11 +150,13 @@ for (const top of ["packages", "bench"]) {
     });
   }
 }
-for (const name of Object.keys(allowed)) {
+for (const name of [...Object.keys(allowed), ...tools]) {
   if (!seen.has(name)) problems.push(`packages/: expected package ${name} is missing`);
 }
 if (problems.length > 0) {
   console.error(`check-package-boundaries: ${problems.length} problem(s)\n${problems.map((p) => `  ${p}`).join("\n")}`);
   process.exit(1);
 }
-console.log(`check-package-boundaries: ${seen.size} packages, layering and entry points ok`);
+console.log(
+  `check-package-boundaries: ${seen.size - tools.length} packages and ${tools.length} dev tool(s), layering and entry points ok`,
+);

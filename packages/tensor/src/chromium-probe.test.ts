@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
+import { chromiumAvailable, runInChromium } from "@minimind/chromium-harness";
 import { describe, expect, it } from "vitest";
-import { chromiumAvailable, runInChromium } from "../test-support/chromium.js";
 import type { GpujsProbeResult } from "../test-support/gpujs-probe.browser.js";
 
 // Proves, in real headless Chromium, which gpu.js modes compute correctly on this machine (software rendering via

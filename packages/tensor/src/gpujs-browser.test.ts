@@ -5,8 +5,8 @@
  * loss is asked for. Skips visibly where Chromium is missing, except under CI, which installs it.
  */
 import { fileURLToPath } from "node:url";
+import { chromiumAvailable, runInChromium } from "@minimind/chromium-harness";
 import { describe, expect, it } from "vitest";
-import { chromiumAvailable, runInChromium } from "../test-support/chromium.js";
 import type { BrowserConformance } from "../test-support/conformance.browser.js";
 import { conformanceCases } from "./conformance/cases.js";
 import { type CaseResult, describeFailure } from "./conformance/run.js";

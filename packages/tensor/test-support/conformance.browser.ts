@@ -2,7 +2,7 @@
  * Browser entry for the conformance suite: runs every case of src/conformance/cases.ts on the gpu.js backend
  * in the requested mode (webgl2 / webgpu) against the CPU backend in the same page, counts kernel coverage,
  * and checks that a MiniMind-shaped block's forward + backward reads nothing back. Bundled and driven by
- * src/gpujs-browser.test.ts through test-support/chromium.ts.
+ * src/gpujs-browser.test.ts through @minimind/chromium-harness (tools/chromium).
  */
 import { miniMindBlock } from "../src/conformance/cases.js";
 import { type CaseResult, countKernelCalls, kernelNames, runConformance } from "../src/conformance/run.js";

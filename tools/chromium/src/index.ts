@@ -1,6 +1,12 @@
 /**
- * Test-only harness: bundle a browser entry module with esbuild, serve it from 127.0.0.1 and call one of its exports
- * inside headless Chromium (driven by playwright-core), handing back the result and the page's console output.
+ * `@minimind/chromium-harness` (private, dev-only; tools/chromium): bundle a browser entry module with esbuild, serve
+ * it from 127.0.0.1 and call one of its exports inside headless Chromium (driven by playwright-core), handing back the
+ * result and the page's console output. Used by @minimind/tensor's browser tests and by the bench `gpujs` suite.
+ * Consumed as TypeScript source (its exports map points at this file): vitest and tsx transform it, and `tsc` in a
+ * consumer checks it with that consumer's settings; it has no build step and is never published.
+ *
+ * The page is served cross-origin isolated (COOP same-origin + COEP require-corp), so `crossOriginIsolated` is true
+ * there and SharedArrayBuffer, and with it the CPU backend's matmul worker threads, are available.
  *
  * Chromium flags (measured on Debian 12, Chromium 156.0.8078.108, playwright-core 1.65.1, no GPU, running as root):
  *   - WebGL2 needs no flags: with no GPU, ANGLE runs on SwiftShader's Vulkan ICD, which Debian's chromium package
