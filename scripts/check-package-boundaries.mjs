@@ -7,6 +7,7 @@
  * - dev tools (tools/*, e.g. @minimind/chromium-harness): private packages that any workspace package may list in
  *   devDependencies only (never as a runtime or peer dependency of a published package), and that depend on no
  *   library package themselves;
+ * - every `@minimind/<name>` a source imports is declared in its own package.json;
  * - no deep imports: sources import `@minimind/<name>` or a subpath its exports map declares, never other
  *   `@minimind/<name>/<path>` files (its internals).
  * Exits 1 naming every offending file, line and dependency.
@@ -137,10 +138,31 @@ function* sourceFiles(dir) {
     else if (/\.(?:[cm]?ts|[cm]?js|tsx)$/.test(entry)) yield path;
   }
 }
+// Every `@minimind/<name>` a source imports must be declared by the package it lives in (dependency-cruiser
+// cannot see these: workspace links resolve into node_modules, which its graph leaves out).
+const anyImport = /(?:from\s*|import\s*\(\s*|require\s*\(\s*|import\s+)["'](@minimind\/[^/"']+)(?:\/[^"']*)?["']/g;
+function ownerManifest(file) {
+  const parts = relative(root, file).split("/");
+  const folder = parts[0] === "bench" ? "bench" : parts.slice(0, 2).join("/");
+  return { folder, manifest: JSON.parse(readFileSync(join(root, folder, "package.json"), "utf8")) };
+}
 for (const top of ["packages", "bench", "tools"]) {
   for (const file of sourceFiles(join(root, top))) {
     const lines = readFileSync(file, "utf8").split("\n");
+    const owner = ownerManifest(file);
+    const declared = new Set([
+      owner.manifest.name,
+      ...["dependencies", "devDependencies", "peerDependencies", "optionalDependencies"].flatMap((field) =>
+        Object.keys(owner.manifest[field] ?? {}),
+      ),
+    ]);
     lines.forEach((line, index) => {
+      for (const [, packageName] of line.matchAll(anyImport)) {
+        if (declared.has(packageName)) continue;
+        problems.push(
+          `${relative(root, file)}:${index + 1}: imports "${packageName}", which ${owner.folder}/package.json does not declare; add it (workspace:*) to dependencies or devDependencies`,
+        );
+      }
       for (const [, packageName, subpath] of line.matchAll(subpathImport)) {
         if (isExportedSubpath(packageName, subpath)) continue;
         problems.push(
