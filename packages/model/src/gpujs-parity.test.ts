@@ -1,4 +1,4 @@
-import { add, noGrad, scope, setBackend, type Tensor } from "@minimind/tensor";
+import { add, getBackend, noGrad, registerBackend, scope, setBackend, type Tensor } from "@minimind/tensor";
 import { type GpuJsBackend, type GpuJsConstructor, type GpuJsMode, unavailableReason } from "@minimind/tensor/gpujs";
 import * as gpujsModule from "gpu.js";
 import { afterAll, describe, expect, it } from "vitest";
@@ -123,5 +123,52 @@ describe.each(modes())("gpujs mode %s", (mode) => {
         setBackend("cpu");
       }
     });
+  });
+});
+
+describe("MoE routing without synchronous readback (the path gpujs takes on WebGPU)", () => {
+  it("moe-tiny: forward, loss, aux loss and every gradient match PyTorch", () => {
+    // The CPU backend's kernels under another name, declaring that it cannot read back synchronously — and
+    // refusing to while the forward and backward run, so a readback in the model fails the test.
+    let reading = false;
+    const cpu = getBackend("cpu");
+    registerBackend("cpu-without-sync-readback", () =>
+      Object.assign(Object.create(cpu), {
+        name: "cpu-without-sync-readback",
+        synchronousReadback: false,
+        readSync(buffer: Parameters<typeof cpu.readSync>[0]) {
+          if (!reading) throw new Error("synchronous readback inside the forward/backward pass");
+          return cpu.readSync(buffer);
+        },
+      }),
+    );
+    setBackend("cpu-without-sync-readback");
+    const name = "moe-tiny";
+    const io = readTensors(name, "io.safetensors");
+    const model = MiniMindForCausalLM.fromStateDict(configOf(name), readTensors(name, "model.safetensors"), name);
+    try {
+      const outputs = scope(() => {
+        const { logits, loss, auxLoss } = model.forward({
+          inputIds: rows(io.get("input_ids")),
+          labels: rows(io.get("labels")),
+        });
+        add(loss as Tensor, auxLoss).backward();
+        reading = true;
+        return { logits: copy(logits), loss: (loss as Tensor).item(), auxLoss: auxLoss.item() };
+      });
+      expect(maxAbsoluteDifference(outputs.logits, floats(io.get("logits")))).toBeLessThanOrEqual(1e-4);
+      expect(Math.abs(outputs.loss - (floats(io.get("loss"))[0] as number))).toBeLessThanOrEqual(1e-5);
+      expect(Math.abs(outputs.auxLoss - (floats(io.get("aux_loss"))[0] as number))).toBeLessThanOrEqual(1e-5);
+      expect(outputs.auxLoss).toBeGreaterThan(0);
+      for (const [parameterName, weight] of model.namedParameters()) {
+        const expected = floats(io.get(`grad.${parameterName}`));
+        const actual = weight.grad ? copy(weight.grad) : new Float32Array(expected.length);
+        const error = maxAbsoluteDifference(actual, expected) / Math.max(maxMagnitude(expected), 1e-30);
+        expect(error, `gradient of ${parameterName}`).toBeLessThanOrEqual(1e-4);
+      }
+    } finally {
+      model.dispose();
+      setBackend("cpu");
+    }
   });
 });

@@ -13,10 +13,13 @@
 import { and, causal, padding, type StrategyLike, scaledDotProductAttention } from "@minimind/attention";
 import {
   add,
+  arange,
+  cast,
   concat,
   crossEntropy,
   dropout,
   embedding,
+  equal,
   gatherRows,
   indexAddRows,
   keep,
@@ -30,6 +33,7 @@ import {
   rope,
   scope,
   silu,
+  slice,
   softmax,
   sum,
   Tensor,
@@ -313,6 +317,8 @@ class MoEFeedForward {
     const indices = noGrad(() => topk(probabilities, topK).indices); // [N, k] int32
     let weights = takeAlongLastAxis(probabilities, indices); // [N, k]
     if (this.config.norm_topk_prob) weights = weights.div(add(sum(weights, -1, true), 1e-20));
+    if (x.backend.synchronousReadback === false)
+      return this.forwardWithoutReadback(flat, probabilities, indices, weights, training, [batch, length, hidden]);
     const slotWeights = weights.reshape([tokens * topK, 1]); // [N·k, 1]
     const picks = Int32Array.from(indices.dataSync() as Int32Array);
     indices.dispose();
@@ -340,6 +346,40 @@ class MoEFeedForward {
       auxLoss = balance.mul(expertCount).mul(this.config.router_aux_loss_coef);
     }
     return { output: output.reshape([batch, length, hidden]), auxLoss }; // [B, T, hidden]
+  }
+
+  /**
+   * The same routing on a backend that cannot read the picks back synchronously (gpujs on WebGPU): every
+   * expert runs on every token and is weighted by its routing weight, 0 where the token did not pick it — the
+   * same sum as the dispatch above (E/k times the expert FLOPs, no host round trip).
+   */
+  private forwardWithoutReadback(
+    flat: Tensor,
+    probabilities: Tensor,
+    indices: Tensor,
+    weights: Tensor,
+    training: boolean,
+    shape: [number, number, number],
+  ): { output: Tensor; auxLoss: Tensor | undefined } {
+    const { num_experts: expertCount, num_experts_per_tok: topK } = this.config;
+    const tokens = shape[0] * shape[1];
+    const experts = arange(0, expertCount, 1, { dtype: "int32" }).reshape([1, 1, expertCount]);
+    const hits = noGrad(() => cast(equal(indices.reshape([tokens, topK, 1]), experts), "float32")); // [N, k, E]
+    indices.dispose();
+    const expertWeights = sum(mul(hits, weights.reshape([tokens, topK, 1])), 1); // [N, E]
+    let output: Tensor | undefined;
+    for (let expert = 0; expert < expertCount; expert++) {
+      const weight = slice(expertWeights, [0, expert], [tokens, expert + 1]); // [N, 1]
+      const contribution = mul((this.experts[expert] as FeedForward).forward(flat), weight);
+      output = output ? add(output, contribution) : contribution;
+    }
+    let auxLoss: Tensor | undefined;
+    if (training && this.config.router_aux_loss_coef > 0) {
+      const load = noGrad(() => sum(hits, [0, 1]).div(tokens)); // [E]
+      const balance = sum(mul(mean(probabilities, 0), load));
+      auxLoss = balance.mul(expertCount).mul(this.config.router_aux_loss_coef);
+    }
+    return { output: (output as Tensor).reshape(shape), auxLoss };
   }
 }
 

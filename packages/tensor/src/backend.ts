@@ -186,6 +186,11 @@ export interface Backend {
   read(buffer: BackendBuffer): Promise<TypedArray>;
   /** Synchronous readback; a backend whose data is not host-visible may throw. */
   readSync(buffer: BackendBuffer): TypedArray;
+  /**
+   * False when `readSync` always refuses (e.g. gpujs on WebGPU): code with a host-side decision in the middle
+   * of a computation (MoE routing) then takes a path without readback. Absent means true.
+   */
+  readonly synchronousReadback?: boolean;
   /** Kernel implementations; any may be missing. */
   readonly kernels: Partial<Kernels>;
   memory(): BackendMemoryInfo;

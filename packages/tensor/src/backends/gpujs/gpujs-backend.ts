@@ -190,6 +190,8 @@ export class GpuJsBackend implements Backend {
   /** Device values alive (textures / buffers / arrays owned by live buffers). */
   deviceValues = 0;
   readonly kernels: Partial<Kernels>;
+  /** False on WebGPU, where readback is asynchronous only. */
+  readonly synchronousReadback: boolean;
   private readonly gpu: GpuJsInstance;
   private readonly compiled = new Map<string, GpuJsKernel>();
   private readonly asynchronous: boolean;
@@ -213,6 +215,7 @@ export class GpuJsBackend implements Backend {
     }
     this.mode = mode === "gpu" ? actualMode(this.gpu) : this.gpu.mode;
     this.asynchronous = this.mode === "webgpu";
+    this.synchronousReadback = !this.asynchronous;
     this.kernels = this.createKernels();
   }
 
