@@ -5,7 +5,7 @@
  * Not here: the decoding loop and its KV cache (model.ts); no tensors, no tokenizer (stop strings take a
  * caller-supplied `decode`).
  */
-import { uniform } from "@minimind/tensor";
+import { uniformValues } from "@minimind/tensor";
 
 export interface GenerateOptions {
   /** How many tokens to append at most per row (default 32). */
@@ -93,9 +93,8 @@ export function resolveGenerationSettings(
     fail(`padTokenId is ${padTokenId}; expected an id in [0, ${vocabularySize})`);
   let seed = options.seed;
   if (seed === undefined) {
-    const draw = uniform([1], { dtype: "float64" });
-    seed = Math.floor((draw.dataSync()[0] as number) * 2 ** 32);
-    draw.dispose();
+    // From the global generator (`manualSeed` makes it reproducible), drawn on the host: no device round trip.
+    seed = Math.floor((uniformValues(1, { dtype: "float64" })[0] as number) * 2 ** 32);
   } else if (!Number.isInteger(seed)) {
     fail(`seed is ${seed}; expected an integer`);
   }

@@ -9,7 +9,8 @@ import { fileURLToPath } from "node:url";
 import { chromiumAvailable, runInChromium } from "@minimind/chromium-harness";
 import { describe, expect, it } from "vitest";
 import type { BrowserCase, BrowserParity } from "../test-support/parity.browser.js";
-import { fixtureCases, fixtures } from "./__fixtures__/parity.js";
+import { configOf, fixtureCases, fixtures, readTensors } from "./__fixtures__/parity.js";
+import { MiniMindForCausalLM } from "./model.js";
 
 const availability = chromiumAvailable();
 const skipReason = availability.ok ? "" : availability.reason;
@@ -21,6 +22,28 @@ if (!availability.ok) {
 const entry = fileURLToPath(new URL("../test-support/parity.browser.ts", import.meta.url));
 const bytes = (name: string, file: string) => new Uint8Array(readFileSync(new URL(`${name}/${file}`, fixtures)));
 
+// Greedy generation of moe-tiny (MoE routing + KV cache + left padding), computed here on the CPU backend.
+const generation = {
+  name: "moe-tiny",
+  prompts: [
+    [5, 17, 42, 7, 99],
+    [3, 8],
+  ],
+  maxNewTokens: 6,
+};
+const expectedTokens = (() => {
+  const model = MiniMindForCausalLM.fromStateDict(
+    configOf(generation.name),
+    readTensors(generation.name, "model.safetensors"),
+    generation.name,
+  );
+  try {
+    return model.generate(generation.prompts, { maxNewTokens: generation.maxNewTokens, doSample: false });
+  } finally {
+    model.dispose();
+  }
+})();
+
 describe.each(["webgl2", "webgpu"])("gpujs mode %s in Chromium", (mode) => {
   let run: Promise<BrowserParity> | null = null;
   const outcome = () => {
@@ -29,6 +52,7 @@ describe.each(["webgl2", "webgpu"])("gpujs mode %s in Chromium", (mode) => {
       timeoutMs: 300_000,
       args: {
         mode,
+        generation,
         cases: fixtureCases.map(
           (name): BrowserCase => ({
             name,
@@ -50,6 +74,12 @@ describe.each(["webgl2", "webgpu"])("gpujs mode %s in Chromium", (mode) => {
       expect(result.kernelModes).toEqual([mode]);
     },
   );
+
+  it.skipIf(!availability.ok)("greedy stream() (async readback) gives the CPU backend's tokens", async () => {
+    const { streamed } = await outcome();
+    expect(streamed).toEqual(expectedTokens);
+    expect(streamed.flat().length).toBe(generation.prompts.length * generation.maxNewTokens);
+  });
 
   it.skipIf(!availability.ok).each(fixtureCases)("parity with PyTorch: %s", async (name) => {
     const found = (await outcome()).results.find((result) => result.name === name);

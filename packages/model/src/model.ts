@@ -672,10 +672,45 @@ function nextTurn(): Promise<void> {
   });
 }
 
-async function* streamSteps(steps: Generator<number[][], void, undefined>): AsyncGenerator<number[][], void> {
-  for (const step of steps) {
-    yield step;
-    await nextTurn();
+/**
+ * What the decoding loop asks of its driver: read these logits back (the driver sends the values in with
+ * `next`), or hand these tokens to the caller. The loop never reads back itself, so one loop serves the
+ * synchronous `generate` (dataSync) and the asynchronous `stream` (await data(): the only readback WebGPU has).
+ */
+type DecodeEvent = { read: Tensor } | { tokens: number[][] };
+
+function* readSynchronously(events: Generator<DecodeEvent, void, Float32Array | undefined>): Generator<number[][]> {
+  try {
+    let input: Float32Array | undefined;
+    for (;;) {
+      const event = events.next(input);
+      if (event.done) return;
+      input = undefined;
+      if ("read" in event.value) input = Float32Array.from(event.value.read.dataSync() as Float32Array);
+      else yield event.value.tokens;
+    }
+  } finally {
+    events.return(undefined);
+  }
+}
+
+async function* readAsynchronously(
+  events: Generator<DecodeEvent, void, Float32Array | undefined>,
+): AsyncGenerator<number[][], void> {
+  try {
+    let input: Float32Array | undefined;
+    for (;;) {
+      const event = events.next(input);
+      if (event.done) return;
+      input = undefined;
+      if ("read" in event.value) input = Float32Array.from((await event.value.read.data()) as Float32Array);
+      else {
+        yield event.value.tokens;
+        await nextTurn();
+      }
+    }
+  } finally {
+    events.return(undefined);
   }
 }
 
@@ -922,7 +957,7 @@ export class MiniMindForCausalLM {
    * aborted `signal`, releases the cache and throws `signal.reason`.
    */
   generate(prompts: readonly (readonly number[])[], options: GenerateOptions = {}): number[][] {
-    const steps = this.decodeSteps(prompts, this.generationSettings(prompts, options));
+    const steps = readSynchronously(this.decodeSteps(prompts, this.generationSettings(prompts, options)));
     const generated: number[][] = prompts.map(() => []);
     for (const step of steps) {
       step.forEach((tokens, row) => {
@@ -936,11 +971,11 @@ export class MiniMindForCausalLM {
    * `generate` as an async iterator with one entry per decoding step: each row's new ids of that step (one
    * id, or none once the row has stopped). Between steps it yields to the event loop, so an abort (a timer,
    * Ctrl-C) lands there and the next step throws `signal.reason`; leaving a `for await` early releases the
-   * cache. Options are checked when `stream` is called.
+   * cache. Options are checked when `stream` is called. Logits are read back asynchronously, so `stream` also
+   * runs on backends without synchronous readback (gpujs on WebGPU), where `generate` cannot.
    */
   stream(prompts: readonly (readonly number[])[], options: GenerateOptions = {}): AsyncGenerator<number[][], void> {
-    const steps = this.decodeSteps(prompts, this.generationSettings(prompts, options));
-    return streamSteps(steps);
+    return readAsynchronously(this.decodeSteps(prompts, this.generationSettings(prompts, options)));
   }
 
   private generationSettings(prompts: readonly (readonly number[])[], options: GenerateOptions): GenerationSettings {
@@ -966,11 +1001,14 @@ export class MiniMindForCausalLM {
     return settings;
   }
 
-  /** The decoding loop: yields each row's new ids per step; owns (and finally releases) the KV cache. */
+  /**
+   * The decoding loop: per step, asks for the last logits to be read back, then yields each row's new ids;
+   * owns (and finally releases) the KV cache.
+   */
   private *decodeSteps(
     prompts: readonly (readonly number[])[],
     settings: GenerationSettings,
-  ): Generator<number[][], void, undefined> {
+  ): Generator<DecodeEvent, void, Float32Array | undefined> {
     const vocab = this.config.vocab_size;
     const longest = Math.max(...prompts.map((row) => row.length));
     const paddings = prompts.map((row) => longest - row.length);
@@ -1014,15 +1052,23 @@ export class MiniMindForCausalLM {
             });
             const present = pastKeyValues as LayerKeyValues[];
             keep(present.flatMap((layer) => [layer.key, layer.value]));
-            return { logits: Float32Array.from(logits.dataSync() as Float32Array), present }; // [B·vocab]
+            return { logits: keep(logits), present }; // logits [B, 1, vocab]
           }),
         );
         releaseCache(cache);
         cache = result.present;
         pastLength = total;
+        let values: Float32Array | undefined;
+        try {
+          values = yield { read: result.logits };
+        } finally {
+          result.logits.dispose();
+        }
+        if (!values) throw new Error("[generate] internal: the decoding driver sent no logits");
+        const logitsValues = values;
         const tokens = prompts.map((_, row): number[] => {
           if (finished[row]) return [];
-          const rowLogits = result.logits.subarray(row * vocab, (row + 1) * vocab);
+          const rowLogits = logitsValues.subarray(row * vocab, (row + 1) * vocab);
           const token = selectToken(rowLogits, history[row] as number[], settings, randoms[row] as () => number);
           (history[row] as number[]).push(token);
           (generated[row] as number[]).push(token);
@@ -1031,7 +1077,7 @@ export class MiniMindForCausalLM {
           return [token];
         });
         next = tokens.map((row) => (row.length > 0 ? row : [settings.padTokenId]));
-        yield tokens;
+        yield { tokens };
       }
     } finally {
       releaseCache(cache);

@@ -34,6 +34,8 @@ export interface BrowserParity {
   actual: string;
   kernelModes: string[];
   results: BrowserCaseResult[];
+  /** Greedy `stream` output of the generation case (left-padded batch of two prompts). */
+  streamed: number[][];
 }
 
 function rows(entry: SafetensorsTensor | undefined): number[][] {
@@ -147,12 +149,37 @@ async function decode(
   return maxDifference(decoded, floats(io.get("decode_logits")));
 }
 
-export async function main(args: { mode: GpuJsMode; cases: BrowserCase[] }): Promise<BrowserParity> {
+/** Greedy `stream` (async readback per token, so it runs on WebGPU too) of one case's model. */
+async function streamGreedy(testCase: BrowserCase, prompts: number[][], maxNewTokens: number): Promise<number[][]> {
+  const config = parseMiniMindConfig(testCase.config, `${testCase.name}/config.json`);
+  const weights = readSafetensors(testCase.model, { source: `${testCase.name}/model.safetensors` }).tensors;
+  const model = MiniMindForCausalLM.fromStateDict(config, weights, testCase.name);
+  try {
+    const generated: number[][] = prompts.map(() => []);
+    for await (const step of model.stream(prompts, { maxNewTokens, doSample: false })) {
+      step.forEach((tokens, row) => {
+        (generated[row] as number[]).push(...tokens);
+      });
+    }
+    return generated;
+  } finally {
+    model.dispose();
+  }
+}
+
+export async function main(args: {
+  mode: GpuJsMode;
+  cases: BrowserCase[];
+  generation: { name: string; prompts: number[][]; maxNewTokens: number };
+}): Promise<BrowserParity> {
   const backend = setBackend("gpujs", { mode: args.mode }) as GpuJsBackend;
   try {
     const results: BrowserCaseResult[] = [];
     for (const testCase of args.cases) results.push(await runCase(testCase));
-    return { requested: args.mode, actual: backend.mode, kernelModes: backend.kernelClasses(), results };
+    const generationCase = args.cases.find((testCase) => testCase.name === args.generation.name);
+    if (!generationCase) throw new Error(`no case named ${args.generation.name} for the generation check`);
+    const streamed = await streamGreedy(generationCase, args.generation.prompts, args.generation.maxNewTokens);
+    return { requested: args.mode, actual: backend.mode, kernelModes: backend.kernelClasses(), results, streamed };
   } finally {
     setBackend("cpu");
   }

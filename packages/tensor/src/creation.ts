@@ -169,3 +169,15 @@ export function randnValues(
   generatorFor(options.seed).fillNormal(values, options.mean ?? 0, options.std ?? 1);
   return values;
 }
+
+/** The values `uniform(shape, options)` would hold, as a host array (see `randnValues`). */
+export function uniformValues(
+  size: number,
+  options: { seed?: number; low?: number; high?: number; dtype?: "float32" | "float64" } = {},
+): Float32Array | Float64Array {
+  if (!Number.isInteger(size) || size < 0)
+    throw new Error(`[uniformValues] size ${size} must be a non-negative integer`);
+  const values = options.dtype === "float64" ? new Float64Array(size) : new Float32Array(size);
+  generatorFor(options.seed).fillUniform(values, options.low ?? 0, options.high ?? 1);
+  return values;
+}

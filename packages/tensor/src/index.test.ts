@@ -93,6 +93,7 @@ describe("@minimind/tensor public API", () => {
         "topk",
         "transpose",
         "uniform",
+        "uniformValues",
         "unsqueeze",
         "where",
         "zeroGrad",

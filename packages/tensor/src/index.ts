@@ -35,6 +35,7 @@ export {
   scalar,
   tensor,
   uniform,
+  uniformValues,
   zeros,
   zerosLike,
 } from "./creation.js";

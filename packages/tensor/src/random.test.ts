@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { seededDraws } from "./__fixtures__/seeded-draws-shared.js";
-import { manualSeed, randn, randnValues, uniform } from "./index.js";
+import { manualSeed, randn, randnValues, uniform, uniformValues } from "./index.js";
 import { RandomGenerator } from "./random.js";
 
 describe("seeded PRNG (xoshiro128** seeded by splitmix32)", () => {
@@ -62,11 +62,16 @@ describe("seeded PRNG (xoshiro128** seeded by splitmix32)", () => {
   });
 });
 
-describe("randnValues", () => {
+describe("randnValues and uniformValues", () => {
   it("holds exactly what randn(shape, same options) holds, on the host", () => {
     const values = randnValues(12, { seed: 5, std: 0.02 });
     expect(values).toBeInstanceOf(Float32Array);
     expect(Array.from(values)).toEqual(Array.from(randn([3, 4], { seed: 5, std: 0.02 }).dataSync()));
     expect(() => randnValues(-1)).toThrow("[randnValues] size -1 must be a non-negative integer");
+    const draws = uniformValues(5, { seed: 9, low: -1, high: 2, dtype: "float64" });
+    expect(draws).toBeInstanceOf(Float64Array);
+    expect(Array.from(draws)).toEqual(
+      Array.from(uniform([5], { seed: 9, low: -1, high: 2, dtype: "float64" }).dataSync()),
+    );
   });
 });
