@@ -82,6 +82,17 @@ describe("mode selection", () => {
 });
 
 describe.each(nodeModes())("on mode %s", (mode) => {
+  it("knows its size limit (GL modes: from the context's texture limit)", () => {
+    const backend = setBackend("gpujs", { mode }) as GpuJsBackend;
+    expect(backend.maxElements).toBeLessThanOrEqual(2 ** 24);
+    if (mode === "headlessgl") {
+      expect(backend.maxTextureSize).toBeGreaterThanOrEqual(1024);
+      expect(backend.maxElements).toBe(Math.min(2 ** 24, (backend.maxTextureSize as number) ** 2));
+    } else {
+      expect(backend.maxTextureSize).toBeNull();
+    }
+  });
+
   it("a block's forward and backward read nothing back until asked", async () => {
     const backend = setBackend("gpujs", { mode }) as GpuJsBackend;
     const before = backend.readbacks;

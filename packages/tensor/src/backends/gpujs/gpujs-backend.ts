@@ -189,6 +189,10 @@ export class GpuJsBackend implements Backend {
   launches = 0;
   /** Device values alive (textures / buffers / arrays owned by live buffers). */
   deviceValues = 0;
+  /** Largest tensor (elements) this backend holds: 2^24, or less where the GL texture limit is smaller. */
+  readonly maxElements: number;
+  /** GL modes: the context's MAX_TEXTURE_SIZE. */
+  maxTextureSize: number | null = null;
   readonly kernels: Partial<Kernels>;
   /** False on WebGPU, where readback is asynchronous only. */
   readonly synchronousReadback: boolean;
@@ -217,6 +221,26 @@ export class GpuJsBackend implements Backend {
     this.asynchronous = this.mode === "webgpu";
     this.synchronousReadback = !this.asynchronous;
     this.kernels = this.createKernels();
+    this.maxElements = MAX_ELEMENTS;
+    if (this.mode === "webgl" || this.mode === "webgl2" || this.mode === "headlessgl") {
+      // One tiny kernel now: proves the context works (a failure names the mode) and gives the texture limit.
+      try {
+        const probe = this.launchNow("fill", sources.fillSource, 1, [0]) as DeviceValue;
+        if (isDeviceObject(probe)) probe.delete();
+      } catch (error) {
+        throw new Error(
+          `[gpujs] mode "${mode}" is unavailable here: its first kernel failed: ${(error as Error).message}`,
+        );
+      }
+      const context = (this.gpu as { context?: { getParameter(name: number): unknown; MAX_TEXTURE_SIZE: number } })
+        .context;
+      const side = Number(context?.getParameter(context.MAX_TEXTURE_SIZE));
+      if (Number.isFinite(side) && side > 0) {
+        this.maxTextureSize = side;
+        // A 1-D tensor of n elements is laid out in a texture of about √n × √n texels.
+        this.maxElements = Math.min(MAX_ELEMENTS, side * side);
+      }
+    }
   }
 
   supportsDType(dtype: DType): boolean {
@@ -227,9 +251,13 @@ export class GpuJsBackend implements Backend {
     if (!this.supportsDType(dtype)) {
       throw new Error(`[gpujs] dtype ${dtype} is not supported on the gpujs backend (float32, int32 and bool are)`);
     }
-    if (length > MAX_ELEMENTS) {
+    if (length > this.maxElements) {
+      const why =
+        this.maxElements < MAX_ELEMENTS
+          ? `this device's texture limit (MAX_TEXTURE_SIZE ${this.maxTextureSize}²)`
+          : "2^24: device indices are float32";
       throw new Error(
-        `[gpujs] a tensor of ${length} elements exceeds the gpujs backend's limit of ${MAX_ELEMENTS} (2^24: device indices are float32); split it`,
+        `[gpujs] a tensor of ${length} elements exceeds the gpujs backend's limit of ${this.maxElements} (${why}); split it`,
       );
     }
     const buffer = new GpuJsBuffer(this, dtype, length);
