@@ -76,53 +76,54 @@ describe.each(modes())("gpujs mode %s", (mode) => {
       }
     });
 
-    it.runIf(io.has("decode_logits"))("KV-cached decode", () => {
-      setBackend("gpujs", { mode });
-      const model = MiniMindForCausalLM.fromStateDict(config, readTensors(name, "model.safetensors"), name).eval();
-      try {
-        const prefillLength = (io.get("decode_prefill") as SafetensorsTensor<"I32">).data[0] as number;
-        const [batch, length] = [inputIds.length, (inputIds[0] as number[]).length];
-        const vocab = config.vocab_size;
-        const decoded = new Float32Array(batch * length * vocab);
-        let cache: LayerKeyValues[] | undefined;
-        noGrad(() => {
-          for (let start = 0; start < length; ) {
-            const count = start === 0 ? prefillLength : 1;
-            const chunk = inputIds.map((row) => row.slice(start, start + count));
-            const result = scope(() => {
-              const { logits, pastKeyValues } = model.forward({
-                inputIds: chunk,
-                pastKeyValues: cache,
-                useCache: true,
+    if (io.has("decode_logits"))
+      it("KV-cached decode", () => {
+        setBackend("gpujs", { mode });
+        const model = MiniMindForCausalLM.fromStateDict(config, readTensors(name, "model.safetensors"), name).eval();
+        try {
+          const prefillLength = (io.get("decode_prefill") as SafetensorsTensor<"I32">).data[0] as number;
+          const [batch, length] = [inputIds.length, (inputIds[0] as number[]).length];
+          const vocab = config.vocab_size;
+          const decoded = new Float32Array(batch * length * vocab);
+          let cache: LayerKeyValues[] | undefined;
+          noGrad(() => {
+            for (let start = 0; start < length; ) {
+              const count = start === 0 ? prefillLength : 1;
+              const chunk = inputIds.map((row) => row.slice(start, start + count));
+              const result = scope(() => {
+                const { logits, pastKeyValues } = model.forward({
+                  inputIds: chunk,
+                  pastKeyValues: cache,
+                  useCache: true,
+                });
+                return { logits: copy(logits), pastKeyValues: pastKeyValues as LayerKeyValues[] };
               });
-              return { logits: copy(logits), pastKeyValues: pastKeyValues as LayerKeyValues[] };
-            });
-            for (const layer of cache ?? []) {
-              layer.key.dispose();
-              layer.value.dispose();
+              for (const layer of cache ?? []) {
+                layer.key.dispose();
+                layer.value.dispose();
+              }
+              cache = result.pastKeyValues;
+              for (let row = 0; row < batch; row++) {
+                decoded.set(
+                  result.logits.subarray(row * count * vocab, (row + 1) * count * vocab),
+                  (row * length + start) * vocab,
+                );
+              }
+              start += count;
             }
-            cache = result.pastKeyValues;
-            for (let row = 0; row < batch; row++) {
-              decoded.set(
-                result.logits.subarray(row * count * vocab, (row + 1) * count * vocab),
-                (row * length + start) * vocab,
-              );
-            }
-            start += count;
+          });
+          for (const layer of cache ?? []) {
+            layer.key.dispose();
+            layer.value.dispose();
           }
-        });
-        for (const layer of cache ?? []) {
-          layer.key.dispose();
-          layer.value.dispose();
+          const error = maxAbsoluteDifference(decoded, floats(io.get("decode_logits")));
+          console.log(`[gpujs ${mode} ${name}] decode max |Δlogits| ${error.toExponential(2)}`);
+          expect(error).toBeLessThanOrEqual(1e-4);
+        } finally {
+          model.dispose();
+          setBackend("cpu");
         }
-        const error = maxAbsoluteDifference(decoded, floats(io.get("decode_logits")));
-        console.log(`[gpujs ${mode} ${name}] decode max |Δlogits| ${error.toExponential(2)}`);
-        expect(error).toBeLessThanOrEqual(1e-4);
-      } finally {
-        model.dispose();
-        setBackend("cpu");
-      }
-    });
+      });
   });
 });
 

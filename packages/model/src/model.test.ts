@@ -67,47 +67,55 @@ describe.each(cases)("parity with PyTorch: %s", (name) => {
     }
   });
 
-  it.runIf(io.has("decode_logits"))("KV-cached decode: prefill then one token at a time", () => {
-    const model = MiniMindForCausalLM.fromStateDict(config, readTensors(name, "model.safetensors"), name).eval();
-    try {
-      const prefillLength = (io.get("decode_prefill") as SafetensorsTensor<"I32">).data[0] as number;
-      const [batch, length] = [inputIds.length, (inputIds[0] as number[]).length];
-      const vocab = config.vocab_size;
-      const decoded = new Float32Array(batch * length * vocab);
-      let cache: LayerKeyValues[] | undefined;
-      const write = (logits: Float32Array, start: number, count: number) => {
-        for (let row = 0; row < batch; row++) {
-          decoded.set(logits.subarray(row * count * vocab, (row + 1) * count * vocab), (row * length + start) * vocab);
-        }
-      };
-      noGrad(() => {
-        for (let start = 0; start < length; ) {
-          const count = start === 0 ? prefillLength : 1;
-          const chunk = inputIds.map((row) => row.slice(start, start + count));
-          const result = scope(() => {
-            const { logits, pastKeyValues } = model.forward({ inputIds: chunk, pastKeyValues: cache, useCache: true });
-            return { logits: copy(logits), pastKeyValues: pastKeyValues as LayerKeyValues[] };
-          });
-          for (const layer of cache ?? []) {
-            layer.key.dispose();
-            layer.value.dispose();
+  if (io.has("decode_logits"))
+    it("KV-cached decode: prefill then one token at a time", () => {
+      const model = MiniMindForCausalLM.fromStateDict(config, readTensors(name, "model.safetensors"), name).eval();
+      try {
+        const prefillLength = (io.get("decode_prefill") as SafetensorsTensor<"I32">).data[0] as number;
+        const [batch, length] = [inputIds.length, (inputIds[0] as number[]).length];
+        const vocab = config.vocab_size;
+        const decoded = new Float32Array(batch * length * vocab);
+        let cache: LayerKeyValues[] | undefined;
+        const write = (logits: Float32Array, start: number, count: number) => {
+          for (let row = 0; row < batch; row++) {
+            decoded.set(
+              logits.subarray(row * count * vocab, (row + 1) * count * vocab),
+              (row * length + start) * vocab,
+            );
           }
-          cache = result.pastKeyValues;
-          write(result.logits, start, count);
-          start += count;
+        };
+        noGrad(() => {
+          for (let start = 0; start < length; ) {
+            const count = start === 0 ? prefillLength : 1;
+            const chunk = inputIds.map((row) => row.slice(start, start + count));
+            const result = scope(() => {
+              const { logits, pastKeyValues } = model.forward({
+                inputIds: chunk,
+                pastKeyValues: cache,
+                useCache: true,
+              });
+              return { logits: copy(logits), pastKeyValues: pastKeyValues as LayerKeyValues[] };
+            });
+            for (const layer of cache ?? []) {
+              layer.key.dispose();
+              layer.value.dispose();
+            }
+            cache = result.pastKeyValues;
+            write(result.logits, start, count);
+            start += count;
+          }
+        });
+        for (const layer of cache ?? []) {
+          layer.key.dispose();
+          layer.value.dispose();
         }
-      });
-      for (const layer of cache ?? []) {
-        layer.key.dispose();
-        layer.value.dispose();
+        const error = maxAbsoluteDifference(decoded, floats(io.get("decode_logits")));
+        console.log(`[${name}] decode (prefill ${prefillLength}) max |Δlogits| ${error.toExponential(2)}`);
+        expect(error).toBeLessThanOrEqual(1e-4);
+      } finally {
+        model.dispose();
       }
-      const error = maxAbsoluteDifference(decoded, floats(io.get("decode_logits")));
-      console.log(`[${name}] decode (prefill ${prefillLength}) max |Δlogits| ${error.toExponential(2)}`);
-      expect(error).toBeLessThanOrEqual(1e-4);
-    } finally {
-      model.dispose();
-    }
-  });
+    });
 });
 
 describe("half-precision weights", () => {
