@@ -112,9 +112,10 @@ describe.each(nodeModes())("on mode %s", (mode) => {
   it("addresses every element of the largest allowed tensor (2^24) exactly, through a strided view too", () => {
     setBackend("gpujs", { mode });
     const side = 4096;
-    const x = arange(0, side * side).reshape([side, side]);
-    const plusOne = add(x, 1).dataSync();
-    const transposed = contiguous(transpose(x)).dataSync();
+    const { plusOne, transposed } = scope(() => {
+      const x = arange(0, side * side).reshape([side, side]);
+      return { plusOne: add(x, 1).dataSync(), transposed: contiguous(transpose(x)).dataSync() };
+    });
     let wrong = 0;
     for (let i = 0; i < side * side; i++) {
       if (plusOne[i] !== i + 1) wrong++;
@@ -191,5 +192,7 @@ describe.each(nodeModes())("on mode %s", (mode) => {
     );
     expect(end).toEqual(warm);
     expect(lastLoss).toBeLessThan(firstLoss / 2);
+    for (const leftover of [...parameters, ...moments.flat(), ids, labels]) leftover.dispose();
+    expect(backend.deviceValues).toBe(0);
   });
 });
