@@ -46,6 +46,11 @@ afterEach(() => {
   setBackend("cpu");
 });
 
+interface GlTextureApi {
+  createTexture(): unknown;
+  deleteTexture(texture: unknown): void;
+}
+
 describe("mode selection", () => {
   it("reports the mode gpu.js actually runs", () => {
     const backend = setBackend("gpujs", { mode: "webasm" }) as GpuJsBackend;
@@ -166,7 +171,22 @@ describe.each(nodeModes())("on mode %s", (mode) => {
         });
         return loss.detach();
       });
+    // headless-gl: count the GL textures gpu.js itself creates and deletes, not only our own handles.
+    let glTextures = 0;
+    const gl = (backend as unknown as { gpu: { context?: GlTextureApi } }).gpu.context;
+    if (mode === "headlessgl" && gl) {
+      const [create, remove] = [gl.createTexture.bind(gl), gl.deleteTexture.bind(gl)];
+      gl.createTexture = () => {
+        glTextures++;
+        return create();
+      };
+      gl.deleteTexture = (texture: unknown) => {
+        glTextures--;
+        return remove(texture);
+      };
+    }
     const snapshot = () => ({
+      glTextures,
       deviceValues: backend.deviceValues,
       buffers: backend.memory().buffersInUse,
       bytes: backend.memory().bytesInUse,
@@ -191,6 +211,8 @@ describe.each(nodeModes())("on mode %s", (mode) => {
       `[gpujs ${mode}] after step 100: ${JSON.stringify(warm)}; after step 1000: ${JSON.stringify(end)}; loss ${firstLoss.toFixed(3)} → ${lastLoss.toFixed(3)}; ${backend.launches} kernel launches`,
     );
     expect(end).toEqual(warm);
+    // The GL counter is live (kernels' own textures count too), so "flat" above is a measurement.
+    if (mode === "headlessgl") expect(warm.glTextures).toBeGreaterThan(0);
     expect(lastLoss).toBeLessThan(firstLoss / 2);
     for (const leftover of [...parameters, ...moments.flat(), ids, labels]) leftover.dispose();
     expect(backend.deviceValues).toBe(0);
