@@ -12,16 +12,19 @@ import { describe, expect, it } from "vitest";
 import {
   configOf,
   copy,
+  describeErrors,
+  expectWithinTolerances,
   fixtureCases,
   fixtures,
   floats,
   maxAbsoluteDifference,
-  maxMagnitude,
+  measureDecode,
+  measureParity,
   readTensors,
   rows,
 } from "./__fixtures__/parity.js";
 import { createMiniMindConfig, parameterShapes } from "./config.js";
-import { type LayerKeyValues, MiniMindForCausalLM } from "./model.js";
+import { MiniMindForCausalLM } from "./model.js";
 import type { SafetensorsTensor } from "./safetensors.js";
 
 const cases = fixtureCases;
@@ -29,39 +32,13 @@ const cases = fixtureCases;
 describe.each(cases)("parity with PyTorch: %s", (name) => {
   const config = configOf(name);
   const io = readTensors(name, "io.safetensors");
-  const inputIds = rows(io.get("input_ids"));
-  const labels = rows(io.get("labels"));
-  const attentionMask = io.has("attention_mask") ? rows(io.get("attention_mask")) : undefined;
 
   it("forward: logits, loss and aux loss; backward: every parameter gradient", () => {
     const model = MiniMindForCausalLM.fromStateDict(config, readTensors(name, "model.safetensors"), name);
     try {
-      const outputs = scope(() => {
-        const { logits, loss, auxLoss } = model.forward({
-          inputIds,
-          labels,
-          ...(attentionMask ? { attentionMask } : {}),
-        });
-        add(loss as Tensor, auxLoss).backward();
-        return { logits: copy(logits), loss: (loss as Tensor).item(), auxLoss: auxLoss.item() };
-      });
-      const logitsError = maxAbsoluteDifference(outputs.logits, floats(io.get("logits")));
-      const lossError = Math.abs(outputs.loss - (floats(io.get("loss"))[0] as number));
-      const auxError = Math.abs(outputs.auxLoss - (floats(io.get("aux_loss"))[0] as number));
-      let worstGradient = { name: "", error: 0 };
-      for (const [parameterName, weight] of model.namedParameters()) {
-        const expected = floats(io.get(`grad.${parameterName}`));
-        const actual = weight.grad ? copy(weight.grad) : new Float32Array(expected.length);
-        const error = maxAbsoluteDifference(actual, expected) / Math.max(maxMagnitude(expected), 1e-30);
-        expect(error, `gradient of ${parameterName}`).toBeLessThanOrEqual(1e-4);
-        if (error >= worstGradient.error) worstGradient = { name: parameterName, error };
-      }
-      console.log(
-        `[${name}] max |Δlogits| ${logitsError.toExponential(2)}, |Δloss| ${lossError.toExponential(2)}, |ΔauxLoss| ${auxError.toExponential(2)}, worst relative gradient error ${worstGradient.error.toExponential(2)} (${worstGradient.name})`,
-      );
-      expect(logitsError).toBeLessThanOrEqual(1e-4);
-      expect(lossError).toBeLessThanOrEqual(1e-5);
-      expect(auxError).toBeLessThanOrEqual(1e-5);
+      const errors = measureParity(model, io);
+      console.log(`[${name}] ${describeErrors(errors)}`);
+      expectWithinTolerances(errors);
     } finally {
       model.dispose();
     }
@@ -71,46 +48,8 @@ describe.each(cases)("parity with PyTorch: %s", (name) => {
     it("KV-cached decode: prefill then one token at a time", () => {
       const model = MiniMindForCausalLM.fromStateDict(config, readTensors(name, "model.safetensors"), name).eval();
       try {
-        const prefillLength = (io.get("decode_prefill") as SafetensorsTensor<"I32">).data[0] as number;
-        const [batch, length] = [inputIds.length, (inputIds[0] as number[]).length];
-        const vocab = config.vocab_size;
-        const decoded = new Float32Array(batch * length * vocab);
-        let cache: LayerKeyValues[] | undefined;
-        const write = (logits: Float32Array, start: number, count: number) => {
-          for (let row = 0; row < batch; row++) {
-            decoded.set(
-              logits.subarray(row * count * vocab, (row + 1) * count * vocab),
-              (row * length + start) * vocab,
-            );
-          }
-        };
-        noGrad(() => {
-          for (let start = 0; start < length; ) {
-            const count = start === 0 ? prefillLength : 1;
-            const chunk = inputIds.map((row) => row.slice(start, start + count));
-            const result = scope(() => {
-              const { logits, pastKeyValues } = model.forward({
-                inputIds: chunk,
-                pastKeyValues: cache,
-                useCache: true,
-              });
-              return { logits: copy(logits), pastKeyValues: pastKeyValues as LayerKeyValues[] };
-            });
-            for (const layer of cache ?? []) {
-              layer.key.dispose();
-              layer.value.dispose();
-            }
-            cache = result.pastKeyValues;
-            write(result.logits, start, count);
-            start += count;
-          }
-        });
-        for (const layer of cache ?? []) {
-          layer.key.dispose();
-          layer.value.dispose();
-        }
-        const error = maxAbsoluteDifference(decoded, floats(io.get("decode_logits")));
-        console.log(`[${name}] decode (prefill ${prefillLength}) max |Δlogits| ${error.toExponential(2)}`);
+        const error = measureDecode(model, io, config.vocab_size);
+        console.log(`[${name}] decode max |Δlogits| ${error.toExponential(2)}`);
         expect(error).toBeLessThanOrEqual(1e-4);
       } finally {
         model.dispose();

@@ -3,9 +3,10 @@
  * gpu.js backend): reading the reference fixtures in ../shared/fixtures/model and comparing arrays.
  */
 import { readdirSync, readFileSync } from "node:fs";
-import type { Tensor } from "@minimind/tensor";
+import { add, noGrad, scope, type Tensor } from "@minimind/tensor";
 import { expect } from "vitest";
 import { parseMiniMindConfig } from "../config.js";
+import type { LayerKeyValues, MiniMindForCausalLM } from "../model.js";
 import { readSafetensors, type SafetensorsTensor } from "../safetensors.js";
 
 export const fixtures = new URL("../../../../../shared/fixtures/model/", import.meta.url);
@@ -51,4 +52,100 @@ export function maxMagnitude(values: ArrayLike<number>): number {
 
 export function copy(tensor: Tensor): Float32Array {
   return Float32Array.from(tensor.dataSync() as Float32Array);
+}
+
+export interface ParityErrors {
+  logits: number;
+  loss: number;
+  auxLoss: number;
+  /** Per parameter: max |Δgrad| / max |expected grad|. */
+  gradients: Map<string, number>;
+  worstGradient: { name: string; error: number };
+}
+
+/**
+ * Forward with the fixture's inputs (and mask), backward of loss + auxLoss, errors against the fixture.
+ * `afterBackward` runs before anything is read back (a test that forbids readback inside the pass lifts it there).
+ */
+export function measureParity(
+  model: MiniMindForCausalLM,
+  io: Map<string, SafetensorsTensor>,
+  afterBackward?: () => void,
+): ParityErrors {
+  const outputs = scope(() => {
+    const { logits, loss, auxLoss } = model.forward({
+      inputIds: rows(io.get("input_ids")),
+      labels: rows(io.get("labels")),
+      ...(io.has("attention_mask") ? { attentionMask: rows(io.get("attention_mask")) } : {}),
+    });
+    add(loss as Tensor, auxLoss).backward();
+    afterBackward?.();
+    return { logits: copy(logits), loss: (loss as Tensor).item(), auxLoss: auxLoss.item() };
+  });
+  const gradients = new Map<string, number>();
+  let worstGradient = { name: "", error: 0 };
+  for (const [parameterName, weight] of model.namedParameters()) {
+    const expected = floats(io.get(`grad.${parameterName}`));
+    const actual = weight.grad ? copy(weight.grad) : new Float32Array(expected.length);
+    const error = maxAbsoluteDifference(actual, expected) / Math.max(maxMagnitude(expected), 1e-30);
+    gradients.set(parameterName, error);
+    if (!(error < worstGradient.error)) worstGradient = { name: parameterName, error };
+  }
+  return {
+    logits: maxAbsoluteDifference(outputs.logits, floats(io.get("logits"))),
+    loss: Math.abs(outputs.loss - (floats(io.get("loss"))[0] as number)),
+    auxLoss: Math.abs(outputs.auxLoss - (floats(io.get("aux_loss"))[0] as number)),
+    gradients,
+    worstGradient,
+  };
+}
+
+/** The fixture's KV-cached decode (prefill `decode_prefill` tokens, then one at a time): max |Δlogits|. */
+export function measureDecode(model: MiniMindForCausalLM, io: Map<string, SafetensorsTensor>, vocab: number): number {
+  const inputIds = rows(io.get("input_ids"));
+  const prefillLength = (io.get("decode_prefill") as SafetensorsTensor<"I32">).data[0] as number;
+  const [batch, length] = [inputIds.length, (inputIds[0] as number[]).length];
+  const decoded = new Float32Array(batch * length * vocab);
+  let cache: LayerKeyValues[] | undefined;
+  const release = () => {
+    for (const layer of cache ?? []) {
+      layer.key.dispose();
+      layer.value.dispose();
+    }
+  };
+  noGrad(() => {
+    for (let start = 0; start < length; ) {
+      const count = start === 0 ? prefillLength : 1;
+      const chunk = inputIds.map((row) => row.slice(start, start + count));
+      const result = scope(() => {
+        const { logits, pastKeyValues } = model.forward({ inputIds: chunk, pastKeyValues: cache, useCache: true });
+        return { logits: copy(logits), pastKeyValues: pastKeyValues as LayerKeyValues[] };
+      });
+      release();
+      cache = result.pastKeyValues;
+      for (let row = 0; row < batch; row++) {
+        decoded.set(
+          result.logits.subarray(row * count * vocab, (row + 1) * count * vocab),
+          (row * length + start) * vocab,
+        );
+      }
+      start += count;
+    }
+  });
+  release();
+  return maxAbsoluteDifference(decoded, floats(io.get("decode_logits")));
+}
+
+/** The tolerances of issue 7, for CPU and gpujs alike: logits/decode 1e-4, losses 1e-5, gradients 1e-4 relative. */
+export function expectWithinTolerances(errors: ParityErrors): void {
+  for (const [parameterName, error] of errors.gradients) {
+    expect(error, `gradient of ${parameterName}`).toBeLessThanOrEqual(1e-4);
+  }
+  expect(errors.logits).toBeLessThanOrEqual(1e-4);
+  expect(errors.loss).toBeLessThanOrEqual(1e-5);
+  expect(errors.auxLoss).toBeLessThanOrEqual(1e-5);
+}
+
+export function describeErrors(errors: ParityErrors): string {
+  return `max |Δlogits| ${errors.logits.toExponential(2)}, |Δloss| ${errors.loss.toExponential(2)}, |ΔauxLoss| ${errors.auxLoss.toExponential(2)}, worst relative gradient error ${errors.worstGradient.error.toExponential(2)} (${errors.worstGradient.name})`;
 }
