@@ -45,6 +45,7 @@ import {
   topkRows,
 } from "./row-kernels.js";
 import { getHeap, type HeapBlock } from "./wasm/heap.js";
+import { type TranscendentalOp, transcendentalInto } from "./wasm/transcendental.js";
 
 /** A CPU buffer: a heap block (float32, int32) or a plain array (float64, bool). */
 export class CpuBuffer implements BackendBuffer {
@@ -127,8 +128,26 @@ function rowsAndWidth(shape: readonly number[]): { rows: number; width: number }
   return { rows: width === 0 ? 0 : sizeOf(shape) / width, width };
 }
 
+/** Unary ops with a wasm SIMD kernel for contiguous float32 tensors (see `wasm/transcendental.ts`). */
+function isTranscendental(op: UnaryOp): op is TranscendentalOp {
+  return op === "exp" || op === "sigmoid" || op === "silu";
+}
+
 const kernels: Kernels = {
   unary(op: UnaryOp, x, out) {
+    if (isTranscendental(op) && x.buffer.dtype === "float32" && out.dtype === "float32" && isContiguous(x)) {
+      const input = asCpu(x.buffer, "input");
+      const output = asCpu(out, "output");
+      if (input.block && output.block) {
+        transcendentalInto(
+          op,
+          { block: input.block, offset: x.offset },
+          { block: output.block, offset: 0 },
+          sizeOf(x.shape),
+        );
+        return;
+      }
+    }
     unaryKernel(op, arrayView(x, "input"), asCpu(out, "output").view());
   },
   binary(op: BinaryOp, a, b, out) {

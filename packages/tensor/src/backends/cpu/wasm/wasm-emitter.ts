@@ -172,6 +172,87 @@ export class FunctionBuilder {
   v128Zero(): this {
     return this.simd(0x0c, ...new Array<number>(16).fill(0));
   }
+  /** `v128.const` with the same float32 in all four lanes. */
+  f32x4Const(value: number): this {
+    const lane = [...new Uint8Array(new Float32Array([value]).buffer)];
+    return this.simd(0x0c, ...lane, ...lane, ...lane, ...lane);
+  }
+  /** `v128.const` with the same int32 in all four lanes. */
+  i32x4Const(value: number): this {
+    const lane = [...new Uint8Array(new Int32Array([value]).buffer)];
+    return this.simd(0x0c, ...lane, ...lane, ...lane, ...lane);
+  }
+  f32x4Sub(): this {
+    return this.simd(0xe5);
+  }
+  f32x4Div(): this {
+    return this.simd(0xe7);
+  }
+  f32x4Neg(): this {
+    return this.simd(0xe1);
+  }
+  /** Pseudo-minimum `b < a ? b : a` (one `minps`; keeps a NaN in `a`). */
+  f32x4Pmin(): this {
+    return this.simd(0xea);
+  }
+  /** Pseudo-maximum `a < b ? b : a` (one `maxps`; keeps a NaN in `a`). */
+  f32x4Pmax(): this {
+    return this.simd(0xeb);
+  }
+  /** Round to nearest, ties to even. */
+  f32x4Nearest(): this {
+    return this.simd(0x6a);
+  }
+  /** float32 lanes → int32 lanes, truncating; saturates out-of-range values, NaN → 0. */
+  i32x4TruncSatF32x4S(): this {
+    return this.simd(0xf8);
+  }
+  i32x4Add(): this {
+    return this.simd(0xae);
+  }
+  i32x4Sub(): this {
+    return this.simd(0xb1);
+  }
+  /** Shifts every lane left by an i32 count (pushed after the vector). */
+  i32x4Shl(): this {
+    return this.simd(0xab);
+  }
+  /** Arithmetic right shift of every lane by an i32 count (pushed after the vector). */
+  i32x4ShrS(): this {
+    return this.simd(0xac);
+  }
+
+  // Scalar float32 operations beyond add/mul, and conversions.
+  f32Sub(): this {
+    return this.bytes(0x93);
+  }
+  f32Div(): this {
+    return this.bytes(0x95);
+  }
+  f32Min(): this {
+    return this.bytes(0x96);
+  }
+  f32Max(): this {
+    return this.bytes(0x97);
+  }
+  f32Neg(): this {
+    return this.bytes(0x8c);
+  }
+  /** Round to nearest, ties to even. */
+  f32Nearest(): this {
+    return this.bytes(0x90);
+  }
+  /** float32 → int32, truncating; saturates out-of-range values, NaN → 0 (never traps). */
+  i32TruncSatF32S(): this {
+    return this.bytes(0xfc, 0x00);
+  }
+  /** The bits of an i32 as an f32. */
+  f32ReinterpretI32(): this {
+    return this.bytes(0xbe);
+  }
+  i32ShrS(): this {
+    return this.bytes(0x75);
+  }
 
   // Calls and control flow.
   call(functionIndex: number): this {
