@@ -5,8 +5,8 @@
  * these are memory-bound and short. Not here: broadcasting and strides (the CPU backend's JavaScript
  * kernels handle those), transcendental functions.
  */
-import { getHeap, type HeapBlock } from "./heap.js";
-import { F32, FunctionBuilder, I32, ModuleBuilder, V128, type ValueType } from "./wasm-emitter.js";
+import { checkLength, heapModule, type Operand, operandAddress } from "./heap-kernels.js";
+import { F32, FunctionBuilder, I32, V128, type ValueType } from "./wasm-emitter.js";
 
 interface ElementwiseExports {
   add(a: number, b: number, out: number, length: number): void;
@@ -59,55 +59,24 @@ function binaryFunction(operation: Operation): FunctionBuilder {
   return f;
 }
 
-let kernels: ElementwiseExports | null = null;
-
-function getKernels(): ElementwiseExports {
-  if (kernels === null) {
-    const heap = getHeap();
-    const module = new ModuleBuilder(heap.shared);
-    for (const operation of ["add", "mul", "axpy"] as const) module.add(binaryFunction(operation));
-    const compiled = new WebAssembly.Module(module.encode() as BufferSource);
-    kernels = new WebAssembly.Instance(compiled, { env: { memory: heap.memory } })
-      .exports as unknown as ElementwiseExports;
-  }
-  return kernels;
-}
-
-interface Operand {
-  block: HeapBlock;
-  offset: number;
-}
-
-function address(name: string, operand: Operand, length: number): number {
-  const { block, offset } = operand;
-  if (!Number.isInteger(offset) || offset < 0 || offset + length > block.length) {
-    throw new Error(
-      `[wasm elementwise] operand ${name} has ${block.length} elements; cannot use ${length} from offset ${offset}`,
-    );
-  }
-  return block.ptr + offset * 4;
-}
-
-function checkLength(length: number): void {
-  if (!Number.isInteger(length) || length < 0) {
-    throw new Error(`[wasm elementwise] length ${length} must be a non-negative integer`);
-  }
-}
+const getKernels = heapModule<ElementwiseExports>(() => (["add", "mul", "axpy"] as const).map(binaryFunction));
+const KERNEL = "wasm elementwise";
+const address = (name: string, operand: Operand, length: number) => operandAddress(KERNEL, name, operand, length);
 
 /** out[i] = a[i] + b[i] for i < length. */
 export function addInto(a: Operand, b: Operand, out: Operand, length: number): void {
-  checkLength(length);
+  checkLength(KERNEL, length);
   getKernels().add(address("a", a, length), address("b", b, length), address("out", out, length), length);
 }
 
 /** out[i] = a[i] · b[i] for i < length. */
 export function mulInto(a: Operand, b: Operand, out: Operand, length: number): void {
-  checkLength(length);
+  checkLength(KERNEL, length);
   getKernels().mul(address("a", a, length), address("b", b, length), address("out", out, length), length);
 }
 
 /** out[i] = a[i] + alpha · b[i] for i < length (alpha rounded to float32). */
 export function axpyInto(a: Operand, alpha: number, b: Operand, out: Operand, length: number): void {
-  checkLength(length);
+  checkLength(KERNEL, length);
   getKernels().axpy(address("a", a, length), address("b", b, length), address("out", out, length), length, alpha);
 }

@@ -12,8 +12,8 @@
  * tests for the measured bound). Not here: float64, strided views (the CPU backend's JavaScript kernels
  * handle those), log and the other unary ops.
  */
-import { getHeap, type HeapBlock } from "./heap.js";
-import { F32, FunctionBuilder, I32, ModuleBuilder, V128 } from "./wasm-emitter.js";
+import { checkLength, heapModule, type Operand, operandAddress } from "./heap-kernels.js";
+import { F32, FunctionBuilder, I32, V128 } from "./wasm-emitter.js";
 
 export type TranscendentalOp = "exp" | "sigmoid" | "silu";
 
@@ -224,39 +224,13 @@ function transcendentalFunction(op: TranscendentalOp): FunctionBuilder {
   return f;
 }
 
-let kernels: TranscendentalExports | null = null;
-
-function getKernels(): TranscendentalExports {
-  if (kernels === null) {
-    const heap = getHeap();
-    const module = new ModuleBuilder(heap.shared);
-    for (const op of ["exp", "sigmoid", "silu"] as const) module.add(transcendentalFunction(op));
-    const compiled = new WebAssembly.Module(module.encode() as BufferSource);
-    kernels = new WebAssembly.Instance(compiled, { env: { memory: heap.memory } })
-      .exports as unknown as TranscendentalExports;
-  }
-  return kernels;
-}
-
-interface Operand {
-  block: HeapBlock;
-  offset: number;
-}
-
-function address(name: string, operand: Operand, length: number): number {
-  const { block, offset } = operand;
-  if (!Number.isInteger(offset) || offset < 0 || offset + length > block.length) {
-    throw new Error(
-      `[wasm transcendental] operand ${name} has ${block.length} elements; cannot use ${length} from offset ${offset}`,
-    );
-  }
-  return block.ptr + offset * 4;
-}
+const getKernels = heapModule<TranscendentalExports>(() =>
+  (["exp", "sigmoid", "silu"] as const).map(transcendentalFunction),
+);
+const KERNEL = "wasm transcendental";
 
 /** out[i] = op(x[i]) for i < length, op one of exp, sigmoid, silu (float32 throughout). */
 export function transcendentalInto(op: TranscendentalOp, x: Operand, out: Operand, length: number): void {
-  if (!Number.isInteger(length) || length < 0) {
-    throw new Error(`[wasm transcendental] length ${length} must be a non-negative integer`);
-  }
-  getKernels()[op](address("x", x, length), address("out", out, length), length);
+  checkLength(KERNEL, length);
+  getKernels()[op](operandAddress(KERNEL, "x", x, length), operandAddress(KERNEL, "out", out, length), length);
 }
