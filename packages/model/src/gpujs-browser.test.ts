@@ -6,18 +6,13 @@
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { chromiumAvailable, runInChromium } from "@minimind/chromium-harness";
+import { chromiumSkipReason, runInChromium } from "@minimind/chromium-harness";
 import { describe, expect, it } from "vitest";
 import type { BrowserCase, BrowserParity } from "../test-support/parity.browser.js";
 import { configOf, fixtureCases, fixtures, readTensors } from "./__fixtures__/parity.js";
 import { MiniMindForCausalLM } from "./model.js";
 
-const availability = chromiumAvailable();
-const skipReason = availability.ok ? "" : availability.reason;
-if (!availability.ok) {
-  if (process.env.CI) throw new Error(`CI requires Chromium for the browser parity tests: ${skipReason}`);
-  console.warn(`gpujs-browser: skipping, ${skipReason}`);
-}
+const skipReason = chromiumSkipReason("gpujs browser parity");
 
 const entry = fileURLToPath(new URL("../test-support/parity.browser.ts", import.meta.url));
 const bytes = (name: string, file: string) => new Uint8Array(readFileSync(new URL(`${name}/${file}`, fixtures)));
@@ -66,7 +61,7 @@ describe.each(["webgl2", "webgpu"])("gpujs mode %s in Chromium", (mode) => {
     return run;
   };
 
-  it.skipIf(!availability.ok)(
+  it.skipIf(Boolean(skipReason))(
     `runs on the mode it asked for${skipReason ? ` (skipped: ${skipReason})` : ""}`,
     async () => {
       const result = await outcome();
@@ -75,13 +70,13 @@ describe.each(["webgl2", "webgpu"])("gpujs mode %s in Chromium", (mode) => {
     },
   );
 
-  it.skipIf(!availability.ok)("greedy stream() (async readback) gives the CPU backend's tokens", async () => {
+  it.skipIf(Boolean(skipReason))("greedy stream() (async readback) gives the CPU backend's tokens", async () => {
     const { streamed } = await outcome();
     expect(streamed).toEqual(expectedTokens);
     expect(streamed.flat().length).toBe(generation.prompts.length * generation.maxNewTokens);
   });
 
-  it.skipIf(!availability.ok).each(fixtureCases)("parity with PyTorch: %s", async (name) => {
+  it.skipIf(Boolean(skipReason)).each(fixtureCases)("parity with PyTorch: %s", async (name) => {
     const found = (await outcome()).results.find((result) => result.name === name);
     expect(found, `case ${name} did not run`).toBeDefined();
     if (!found) return;

@@ -1,19 +1,17 @@
 import { fileURLToPath } from "node:url";
-import { chromiumAvailable, runInChromium } from "@minimind/chromium-harness";
+import { chromiumSkipReason, runInChromium } from "@minimind/chromium-harness";
 import { describe, expect, it } from "vitest";
 import type { GpujsProbeResult } from "../test-support/gpujs-probe.browser.js";
 
 // Proves, in real headless Chromium, which gpu.js modes compute correctly on this machine (software rendering via
 // SwiftShader when there is no GPU). Skips, visibly, where no Chromium is installed.
-const availability = chromiumAvailable();
-const skipReason = availability.ok ? "" : availability.reason;
-if (!availability.ok) console.warn(`chromium-probe: skipping, ${skipReason}`);
+const skipReason = chromiumSkipReason("chromium-probe");
 
 const entry = fileURLToPath(new URL("../test-support/gpujs-probe.browser.ts", import.meta.url));
 
 describe("gpu.js in headless Chromium", () => {
   for (const mode of ["webgl2", "webgpu"]) {
-    it.skipIf(!availability.ok)(
+    it.skipIf(Boolean(skipReason))(
       `${mode} kernel matches the JS reference${skipReason ? ` (skipped: ${skipReason})` : ""}`,
       async () => {
         const run = await runInChromium({ entry, args: { mode }, timeoutMs: 90_000 });

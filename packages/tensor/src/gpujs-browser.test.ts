@@ -5,18 +5,13 @@
  * loss is asked for. Skips visibly where Chromium is missing, except under CI, which installs it.
  */
 import { fileURLToPath } from "node:url";
-import { chromiumAvailable, runInChromium } from "@minimind/chromium-harness";
+import { chromiumSkipReason, runInChromium } from "@minimind/chromium-harness";
 import { describe, expect, it } from "vitest";
 import type { BrowserConformance } from "../test-support/conformance.browser.js";
 import { conformanceCases } from "./conformance/cases.js";
 import { type CaseResult, describeFailure } from "./conformance/run.js";
 
-const availability = chromiumAvailable();
-const skipReason = availability.ok ? "" : availability.reason;
-if (!availability.ok) {
-  if (process.env.CI) throw new Error(`CI requires Chromium for the browser conformance suite: ${skipReason}`);
-  console.warn(`gpujs-browser: skipping, ${skipReason}`);
-}
+const skipReason = chromiumSkipReason("gpujs browser conformance");
 
 const entry = fileURLToPath(new URL("../test-support/conformance.browser.ts", import.meta.url));
 
@@ -29,7 +24,7 @@ describe.each(["webgl2", "webgpu"])("gpujs mode %s in Chromium", (mode) => {
     return run;
   };
 
-  it.skipIf(!availability.ok)(
+  it.skipIf(Boolean(skipReason))(
     `runs the mode it asked for${skipReason ? ` (skipped: ${skipReason})` : ""}`,
     async () => {
       const outcome = await result();
@@ -40,22 +35,25 @@ describe.each(["webgl2", "webgpu"])("gpujs mode %s in Chromium", (mode) => {
     },
   );
 
-  it.skipIf(!availability.ok).each(conformanceCases.map((testCase) => testCase.name))("%s", async (name) => {
+  it.skipIf(Boolean(skipReason)).each(conformanceCases.map((testCase) => testCase.name))("%s", async (name) => {
     const outcome = await result();
     const found = outcome.results.find((candidate: CaseResult) => candidate.name === name);
     expect(found, `case ${name} did not run`).toBeDefined();
     if (found && !found.ok) throw new Error(describeFailure(found));
   });
 
-  it.skipIf(!availability.ok)("exercised every kernel", async () => {
+  it.skipIf(Boolean(skipReason))("exercised every kernel", async () => {
     expect((await result()).uncoveredKernels).toEqual([]);
   });
 
-  it.skipIf(!availability.ok)("a block's forward and backward read nothing back until the loss is read", async () => {
-    const { block } = await result();
-    expect(block.launches).toBeGreaterThan(50);
-    expect(block.readbacksDuringPass).toBe(0);
-    expect(block.readbacksAfterData).toBe(1);
-    expect(Number.isFinite(block.loss)).toBe(true);
-  });
+  it.skipIf(Boolean(skipReason))(
+    "a block's forward and backward read nothing back until the loss is read",
+    async () => {
+      const { block } = await result();
+      expect(block.launches).toBeGreaterThan(50);
+      expect(block.readbacksDuringPass).toBe(0);
+      expect(block.readbacksAfterData).toBe(1);
+      expect(Number.isFinite(block.loss)).toBe(true);
+    },
+  );
 });

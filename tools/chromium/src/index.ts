@@ -248,3 +248,15 @@ function browserStack(text: string): string {
     (_, file: string) => `chromium:${file || "index.html"}`,
   );
 }
+
+/**
+ * For test files: "" when Chromium is here; otherwise the reason, after a visible warning naming `suite` —
+ * except with CI set (CI installs Chromium), where a missing Chromium is an error, not a skip.
+ */
+export function chromiumSkipReason(suite: string): string {
+  const availability = chromiumAvailable();
+  if (availability.ok) return "";
+  if (process.env.CI) throw new Error(`${suite}: CI requires Chromium: ${availability.reason}`);
+  console.warn(`${suite}: skipping, ${availability.reason}`);
+  return availability.reason;
+}
