@@ -277,8 +277,9 @@ export class GpuJsBackend implements Backend {
 
   write(buffer: BackendBuffer, data: TypedArray): void {
     const target = asGpu(buffer, "written");
+    // A snapshot (the caller may reuse its array before WebGPU's queue uploads it), as float32 storage.
     const copy = new Float32Array(target.length);
-    for (let index = 0; index < data.length; index++) copy[index] = Number(data[index]);
+    copy.set(data as ArrayLike<number>);
     this.schedule(() => {
       if (target.length === 0) return;
       if (!this.onDevice()) return this.adopt(target, copy);
