@@ -191,6 +191,12 @@ export interface Backend {
    * of a computation (MoE routing) then takes a path without readback. Absent means true.
    */
   readonly synchronousReadback?: boolean;
+  /**
+   * A live typed-array view of a buffer's memory, for backends whose memory the host can address directly
+   * (the CPU backend). Kernels written over raw arrays (the attention kernel, `cpuData`) run only where this
+   * exists; other code takes a composed path. Absent on device backends.
+   */
+  hostView?(buffer: BackendBuffer): TypedArray;
   /** Kernel implementations; any may be missing. */
   readonly kernels: Partial<Kernels>;
   memory(): BackendMemoryInfo;

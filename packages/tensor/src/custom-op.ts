@@ -7,7 +7,6 @@
  * Not here: anything backend-neutral about raw data — `cpuData` is CPU-only by design.
  */
 
-import { cpuBufferData } from "./backends/cpu/cpu-backend.js";
 import type { DType, TypedArray } from "./dtype.js";
 import { scope } from "./memory.js";
 import { assertValidShape, formatShape, shapesEqual } from "./shape.js";
@@ -93,16 +92,45 @@ export function customOp(definition: CustomOpDefinition): (...inputs: Tensor[]) 
  * allocate outputs first, then take views. Call `.contiguous()` on strided tensors first.
  */
 export function cpuData(tensor: Tensor): TypedArray {
-  tensor.view("cpuData");
-  if (tensor.backend.name !== "cpu") {
-    throw new Error(`[cpuData] tensor lives on backend "${tensor.backend.name}"; cpuData is for CPU kernels only`);
-  }
+  const host = hostMemory(tensor, "cpuData");
   if (!tensor.isContiguous) {
     throw new Error(
-      `[cpuData] tensor of shape ${formatShape(tensor.shape)} is not contiguous; call .contiguous() first`,
+      `[cpuData] tensor of shape ${formatShape(tensor.shape)} is not contiguous; call .contiguous() first (or use cpuView)`,
     );
   }
-  return cpuBufferData(tensor.storage.buffer).subarray(tensor.offset, tensor.offset + tensor.size);
+  return host.subarray(tensor.offset, tensor.offset + tensor.size);
+}
+
+/** Where a tensor's elements live in host memory: element (i0, i1, …) is `data[offset + Σ i_k · strides[k]]`. */
+export interface HostView {
+  /** The whole storage (a live view, valid until the next tensor allocation). */
+  readonly data: TypedArray;
+  readonly offset: number;
+  readonly strides: readonly number[];
+}
+
+/**
+ * Like `cpuData` for any view, contiguous or not: the storage's elements with the view's offset and strides,
+ * so a kernel can read a strided view (e.g. the first T rows of a preallocated KV cache) without a copy.
+ */
+export function cpuView(tensor: Tensor): HostView {
+  return { data: hostMemory(tensor, "cpuView"), offset: tensor.offset, strides: tensor.strides };
+}
+
+/** Whether a tensor's backend exposes host memory (`cpuData` and `cpuView` work on it). */
+export function hasHostMemory(tensor: Tensor): boolean {
+  return tensor.backend.hostView !== undefined;
+}
+
+function hostMemory(tensor: Tensor, where: string): TypedArray {
+  tensor.view(where);
+  const hostView = tensor.backend.hostView;
+  if (hostView === undefined) {
+    throw new Error(
+      `[${where}] tensor lives on backend "${tensor.backend.name}", whose memory the host cannot address; ${where} is for kernels over host memory (the CPU backend)`,
+    );
+  }
+  return hostView.call(tensor.backend, tensor.storage.buffer);
 }
 
 /** An uninitialised contiguous tensor (fill it through `cpuData` on the CPU backend). */

@@ -39,8 +39,8 @@ export {
   zeros,
   zerosLike,
 } from "./creation.js";
-export type { CustomOpContext, CustomOpDefinition } from "./custom-op.js";
-export { cpuData, customOp, empty } from "./custom-op.js";
+export type { CustomOpContext, CustomOpDefinition, HostView } from "./custom-op.js";
+export { cpuData, cpuView, customOp, empty, hasHostMemory } from "./custom-op.js";
 export type { DType, TypedArray } from "./dtype.js";
 export type { GradcheckOptions, GradcheckResult } from "./gradcheck.js";
 export { gradcheck } from "./gradcheck.js";

@@ -432,6 +432,10 @@ export class CpuBackend implements Backend {
     return asCpu(buffer, "read").view().slice();
   }
 
+  hostView(buffer: BackendBuffer): TypedArray {
+    return cpuBufferData(buffer);
+  }
+
   memory(): BackendMemoryInfo {
     const heap = getHeap().stats();
     return {
