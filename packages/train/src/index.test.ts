@@ -3,7 +3,21 @@ import * as api from "./index.js";
 
 describe("@minimind/train public API", () => {
   it("exports exactly the curated names", () => {
-    expect(Object.keys(api).sort()).toEqual(["packageName"]);
-    expect(api.packageName).toBe("@minimind/train");
+    expect(Object.keys(api).sort()).toEqual(
+      [
+        "DataLoader",
+        "IGNORE_LABEL",
+        "JsonLinesError",
+        "JsonLinesIndex",
+        "PackedDataset",
+        "PretrainDataset",
+        "SFTDataset",
+        "UPSTREAM_SYSTEM_PROMPTS",
+        "batchAttention",
+        "readJsonLines",
+        "recordsFromArray",
+        "recordsFromJsonLines",
+      ].sort(),
+    );
   });
 });
