@@ -3,7 +3,7 @@
  * (8 query heads, 4 kv heads, head_dim 64), against the dense computation in the same run: a materialized
  * T×T boolean mask, full T×T score and probability matrices per head (kept for backward), the way attention
  * with a dense attn_mask is computed without a fused kernel. Cases: causal at T = 256…2048, and a packed
- * batch of 8 documents of 256 tokens under document(causal). Reports the median time of forward+backward
+ * batch of 8 documents of 256 tokens under packedDocuments(causal). Reports the median time of forward+backward
  * and the array-buffer bytes each allocated (outputs, gradients, scratch; for the peer also its mask and
  * matrices). Not a correctness test: outputs are compared once and the suite refuses to time different results.
  */
@@ -17,7 +17,7 @@ import {
   attentionForward,
   causal,
   createBlockMask,
-  document,
+  packedDocuments,
 } from "@minimind/attention";
 import { type BenchResult, medianMs, type Suite } from "../suite.js";
 
@@ -224,7 +224,7 @@ export const attentionSuite: Suite = {
     const ids = Array.from({ length: documents * documentLength }, (_, position) =>
       Math.floor(position / documentLength),
     );
-    log(`  packed ${documents}×${documentLength} under document(causal)…`);
-    yield* measure(`packed-8x256-document-causal`, document(ids, causal), documents * documentLength, 3);
+    log(`  packed ${documents}×${documentLength} under packedDocuments(causal)…`);
+    yield* measure(`packed-8x256-document-causal`, packedDocuments(ids, causal), documents * documentLength, 3);
   },
 };

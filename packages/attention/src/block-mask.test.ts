@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createBlockMask } from "./block-mask.js";
-import { and, causal, document, padding, prefixLM, segments, slidingWindow } from "./masks.js";
+import { and, causal, packedDocuments, padding, prefixLM, segments, slidingWindow } from "./masks.js";
 import type { AttentionStrategy } from "./strategy.js";
 
 function bruteDense(strategy: AttentionStrategy, queryLength: number, keyLength: number, offset: number, batch = 0) {
@@ -12,6 +12,19 @@ function bruteDense(strategy: AttentionStrategy, queryLength: number, keyLength:
 }
 
 describe("BlockMask", () => {
+  it("refuses a head-dependent mask that does not declare perHead, naming the head and position", () => {
+    const byHead: AttentionStrategy = {
+      name: "by-head",
+      maskMod: (_batch, head, query, key) => key <= query && (head === 0 || key > 0),
+      chunkBoundaries: () => "anywhere",
+    };
+    expect(() => createBlockMask(byHead, { heads: 4, queryLength: 32 })).toThrow(
+      /strategy "by-head" gives head 1 a different mask than head 0 \(batch row 0, query 0, key 0\) but does not declare perHead: true/,
+    );
+    expect(createBlockMask({ ...byHead, perHead: true }, { heads: 4, queryLength: 32 }).headGroups).toBe(4);
+    expect(createBlockMask(byHead, { heads: 1, queryLength: 32 }).headGroups).toBe(1);
+  });
+
   it("classifies causal T=256 in 64-blocks as 6 full, 4 partial (diagonal), 6 empty", () => {
     const mask = createBlockMask(causal, { queryLength: 256 });
     expect(mask.counts()).toEqual({ full: 6, partial: 4, empty: 6 });
@@ -37,7 +50,9 @@ describe("BlockMask", () => {
     };
     const mask = createBlockMask(counted, { batch: 2, heads: 8, queryLength: 4096, blockSize: 64 });
     expect(classified).toBe(2 * 64 * 64); // head-independent: one group for all 8 heads
-    expect(evaluated).toBe(0);
+    // the mask itself is evaluated only by the head-independence probe: a 16 × 16 grid per other head, for
+    // the first and last batch row — never per element of the 4096 × 4096 mask
+    expect(evaluated).toBe(2 * 16 * 16 * 8);
     expect(mask.headGroups).toBe(1);
   });
 
@@ -46,7 +61,7 @@ describe("BlockMask", () => {
       causal,
       prefixLM(7),
       segments([1, 0, 0, 1, 0, 0, 0, 0, 1, 1, 0, 1, 1]),
-      document([0, 0, 0, 1, 1, 2, 2, 2, 2, 2, 3, 3, 3], prefixLM(2)),
+      packedDocuments([0, 0, 0, 1, 1, 2, 2, 2, 2, 2, 3, 3, 3], prefixLM(2)),
       slidingWindow(3),
       and(causal, padding([0, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1])),
     ];

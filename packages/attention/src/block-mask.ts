@@ -70,6 +70,7 @@ export class BlockMask {
     assertCount(this.queryOffset, "queryOffset", 0);
     assertCount(this.blockSize, "blockSize", 1);
     this.headGroups = strategy.perHead ? this.heads : 1;
+    if (!strategy.perHead && this.heads > 1) assertHeadIndependent(strategy, this);
     this.queryBlocks = Math.ceil(this.queryLength / this.blockSize);
     this.keyBlocks = Math.ceil(this.keyLength / this.blockSize);
     const rows = this.batch * this.headGroups * this.queryBlocks;
@@ -252,6 +253,45 @@ function escapeXml(text: string): string {
 }
 
 /** Compiles a strategy into a BlockMask for one attention call. */
+/** Positions sampled per axis by `assertHeadIndependent`. */
+const HEAD_PROBES = 16;
+
+/**
+ * A strategy without `perHead` is evaluated for head 0 only; if its mask does depend on the head, every other
+ * head would silently get head 0's mask. Probes a grid of (query, key) pairs of this call for every head and
+ * refuses a mask that differs from head 0's, naming the pair.
+ */
+function assertHeadIndependent(
+  strategy: AttentionStrategy,
+  mask: Pick<BlockMask, "batch" | "heads" | "queryLength" | "keyLength" | "queryOffset">,
+): void {
+  const samples = (start: number, length: number) =>
+    Array.from(
+      new Set(
+        Array.from(
+          { length: Math.min(length, HEAD_PROBES) },
+          (_, index) => start + Math.floor((index * length) / Math.min(length, HEAD_PROBES)),
+        ),
+      ),
+    );
+  const queries = samples(mask.queryOffset, mask.queryLength);
+  const keys = samples(0, mask.keyLength);
+  for (const batch of new Set([0, mask.batch - 1])) {
+    for (const query of queries) {
+      for (const key of keys) {
+        const first = strategy.maskMod(batch, 0, query, key);
+        for (let head = 1; head < mask.heads; head++) {
+          if (strategy.maskMod(batch, head, query, key) !== first) {
+            throw new Error(
+              `[BlockMask] strategy "${strategy.name}" gives head ${head} a different mask than head 0 (batch row ${batch}, query ${query}, key ${key}) but does not declare perHead: true, so every head would get head 0's mask; set perHead: true on the strategy`,
+            );
+          }
+        }
+      }
+    }
+  }
+}
+
 export function createBlockMask(strategy: StrategyLike, options: BlockMaskOptions): BlockMask {
   return new BlockMask(strategy, options);
 }

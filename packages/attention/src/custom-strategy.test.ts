@@ -2,6 +2,7 @@
  * The README's custom strategy ("attention sink: BOS + sliding window"), written the way a user would in
  * their own package — only the exported types and functions — and held to the same bar as the built-ins.
  */
+import { tensor } from "@minimind/tensor";
 import { describe, expect, it } from "vitest";
 import { maxRelativeError, randomArray } from "./__fixtures__/random-arrays.js";
 import {
@@ -11,6 +12,7 @@ import {
   createBlockMask,
   KeyValueCache,
   planChunks,
+  scaledDotProductAttention,
 } from "./index.js";
 import { referenceAttention } from "./reference.js";
 
@@ -61,23 +63,23 @@ describe("a user-defined strategy: attention sink (BOS + sliding window)", () =>
     expect(maxRelativeError(attentionForward({ query, key, value, shape, blockMask }).output, reference)).toBeLessThan(
       2e-5,
     );
-    const cache = new KeyValueCache(strategy, {
-      queryHeads: 2,
-      keyValueHeads: 1,
-      headDim: 4,
-      capacity: 17,
-      blockSize: 4,
-    });
+    const cache = new KeyValueCache({ layers: 1, maxLength: 17, blockSize: 4 });
     const decoded = new Float32Array(query.length);
+    const queries = tensor(query, { shape: [1, 2, 17, 4] });
+    const keys = tensor(key, { shape: [1, 1, 17, 4] });
+    const values = tensor(value, { shape: [1, 1, 17, 4] });
     for (const [start, end] of planChunks(strategy, 17)) {
-      const rows = (array: Float32Array, head: number) =>
-        array.subarray((head * 17 + start) * 4, (head * 17 + end) * 4);
-      const chunkQuery = new Float32Array(2 * (end - start) * 4);
-      chunkQuery.set(rows(query, 0), 0);
-      chunkQuery.set(rows(query, 1), (end - start) * 4);
-      const output = cache.forward(chunkQuery, rows(key, 0), rows(value, 0));
-      decoded.set(output.subarray(0, (end - start) * 4), start * 4);
-      decoded.set(output.subarray((end - start) * 4), (17 + start) * 4);
+      cache.checkAppend(strategy, end - start, { heads: 2 });
+      const fetched = cache.updateAndFetch(
+        0,
+        keys.slice([0, 0, start, 0], [1, 1, end, 4]),
+        values.slice([0, 0, start, 0], [1, 1, end, 4]),
+      );
+      const chunkQuery = queries.slice([0, 0, start, 0], [1, 2, end, 4]);
+      const output = scaledDotProductAttention(chunkQuery, fetched.key, fetched.value, { strategy, blockSize: 4 });
+      const rows = output.dataSync() as Float32Array;
+      decoded.set(rows.subarray(0, (end - start) * 4), start * 4);
+      decoded.set(rows.subarray((end - start) * 4), (17 + start) * 4);
     }
     expect(maxRelativeError(decoded, reference)).toBeLessThan(2e-5);
   });

@@ -7,7 +7,7 @@ import { backward, scope, setBackend, type Tensor, tensor } from "@minimind/tens
 import "@minimind/tensor/gpujs";
 import { afterEach, describe, expect, it } from "vitest";
 import { maxRelativeError, randomArray } from "./__fixtures__/random-arrays.js";
-import { and, causal, document, slidingWindow, softcap } from "./masks.js";
+import { and, causal, packedDocuments, slidingWindow, softcap } from "./masks.js";
 import { scaledDotProductAttention } from "./scaled-dot-product.js";
 import type { AttentionStrategy } from "./strategy.js";
 
@@ -44,7 +44,7 @@ describe("scaledDotProductAttention on the gpujs backend", () => {
   const ids = Array.from({ length: shape.length }, (_, i) => (i < 5 ? 0 : i < 9 ? 1 : 2));
   const strategies: [string, AttentionStrategy][] = [
     ["causal", causal],
-    ["document(causal)", and(causal, document([ids, ids]))],
+    ["packedDocuments(causal)", and(causal, packedDocuments([ids, ids]))],
     ["sliding window", and(causal, slidingWindow(4))],
   ];
   it.each(strategies)("%s: outputs and gradients match the CPU kernel", (_, strategy) => {
@@ -56,11 +56,11 @@ describe("scaledDotProductAttention on the gpujs backend", () => {
     }
   });
 
-  it("says that score mods need the CPU kernel", () => {
+  it("says that score mods need the tiled kernel on host memory", () => {
     setBackend("gpujs", { mode: "cpu" });
     const x = tensor(new Float32Array(2 * 4 * 8), { shape: [1, 2, 4, 8] });
     expect(() => scaledDotProductAttention(x, x, x, { scoreMod: softcap(20) })).toThrow(
-      /score mods run in the CPU kernel only; the tensors live on backend "gpujs"/,
+      /score mods run in the tiled kernel only, on backends with host memory; the tensors live on backend "gpujs"/,
     );
   });
 });

@@ -5,7 +5,7 @@ export type { BlockMaskOptions } from "./block-mask.js";
 export { BlockMask, createBlockMask } from "./block-mask.js";
 export type { AttentionForwardResult, AttentionGradients, AttentionInputs, AttentionShape } from "./kernel.js";
 export { attentionBackward, attentionForward } from "./kernel.js";
-export type { KeyValueCacheOptions, PlanChunksOptions } from "./kv-cache.js";
+export type { CheckAppendOptions, KeyValueCacheOptions, PlanChunksOptions } from "./kv-cache.js";
 export { KeyValueCache, planChunks } from "./kv-cache.js";
 export type { RoleRun, SegmentVectorOptions } from "./masks.js";
 export {
@@ -14,9 +14,9 @@ export {
   and,
   bidirectional,
   causal,
-  document,
   not,
   or,
+  packedDocuments,
   padding,
   prefixLM,
   segments,
@@ -25,8 +25,12 @@ export {
   softcap,
   withScoreMod,
 } from "./masks.js";
-export type { ScaledDotProductAttentionOptions } from "./scaled-dot-product.js";
-export { scaledDotProductAttention, scaledDotProductAttentionComposed } from "./scaled-dot-product.js";
+export type { AttentionKernel, ScaledDotProductAttentionOptions } from "./scaled-dot-product.js";
+export {
+  scaledDotProductAttention,
+  scaledDotProductAttentionComposed,
+  selectAttentionKernel,
+} from "./scaled-dot-product.js";
 export type {
   AttentionStrategy,
   BlockClassifier,

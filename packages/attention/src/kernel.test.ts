@@ -8,9 +8,9 @@ import {
   and,
   bidirectional,
   causal,
-  document,
   not,
   or,
+  packedDocuments,
   padding,
   prefixLM,
   segments,
@@ -99,8 +99,11 @@ const builtIns: [string, AttentionStrategy][] = [
       [0, 0, 0, 0, 0, 1, 1, 0, 0, 1],
     ]),
   ],
-  ["document(causal)", document([0, 0, 0, 0, 0, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 3, 3, 4, 4])],
-  ["document(prefixLM(2))", document([0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2], prefixLM(2))],
+  ["packedDocuments(causal)", packedDocuments([0, 0, 0, 0, 0, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 3, 3, 4, 4])],
+  [
+    "packedDocuments(prefixLM(2))",
+    packedDocuments([0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2], prefixLM(2)),
+  ],
   ["slidingWindow(4)", slidingWindow(4)],
   [
     "and(causal, padding)",
@@ -126,7 +129,7 @@ describe("attention kernel equals the dense float64 reference", () => {
   }
 
   it("block size 1 and block size larger than the sequence give the same as the reference", () => {
-    expectMatchesReference({ strategy: document([0, 0, 1, 1, 1, 2]), shape: gqa(6), blockSize: 1, seed: 3 });
+    expectMatchesReference({ strategy: packedDocuments([0, 0, 1, 1, 1, 2]), shape: gqa(6), blockSize: 1, seed: 3 });
     expectMatchesReference({ strategy: prefixLM(2), shape: gqa(6), blockSize: 64, seed: 4 });
   });
 
@@ -283,7 +286,7 @@ describe("fuzzing the kernel against the reference (fast-check)", () => {
           c.kind === "segments"
             ? segments(c.ar)
             : c.kind === "document"
-              ? document(
+              ? packedDocuments(
                   c.documentSizes.flatMap((size, id) => Array<number>(size).fill(id)),
                   c.number % 2 ? causal : slidingWindow(c.number),
                 )

@@ -1,56 +1,59 @@
 /**
- * A KV cache that obeys its strategy: prefill a chunk at the current position, then decode step by step;
- * queries of each chunk sit at absolute positions (bottom-right alignment). An append is refused, with an
- * error naming the strategy, the positions and what to do, when a token of the chunk would attend a key
- * not there yet (anywhere up to the capacity) — so no cached token ever needs a later key. The check is
- * exact: block classification, then the mask inside partial blocks. `planChunks` cuts a prompt where the strategy allows (each bidirectional segment one chunk).
- * Not here: tensors or multi-layer bookkeeping; a model keeps one cache per layer.
+ * The KV cache a model keeps across calls, and the rule that makes reusing it safe.
+ *
+ * Storage (mlx-lm's `KVCache.update_and_fetch`, one per layer): key and value tensors [B, Hkv, capacity, D]
+ * allocated up front, grown in steps of `step` positions, written in place; `updateAndFetch(layer, k, v)`
+ * appends a chunk and returns views [B, Hkv, length, D] of everything held — no copy of the cache per token.
+ * The attention kernel reads those strided views directly (see `scaled-dot-product.ts`).
+ *
+ * The rule (checked once per append, for every layer at once, by `checkAppend`): queries sit at absolute
+ * positions, and a chunk [start, end) may be appended under a strategy only when no token of the cache or
+ * of the chunk attends a key at or after `end` (up to `maxLength`) — otherwise its output would be wrong now
+ * and its cached keys and values stale later. The check is exact (block classification, then the mask inside
+ * partial blocks). It covers multi-turn reuse: a new strategy for turn 2 (e.g. `segments` over the longer
+ * history) is checked against the cached tokens too, so a prefix-LM over the whole history — which would
+ * make turn 1 attend turn 2 — is refused. `planChunks` cuts a prompt where a strategy allows.
+ * Not here: projections or RoPE (the model), the kernels (`kernel.ts`, `scaled-dot-product.ts`).
  */
-import { BlockMask } from "./block-mask.js";
-import { attentionForward } from "./kernel.js";
-import {
-  type AttentionStrategy,
-  type ChunkBoundaries,
-  type ScoreMod,
-  type StrategyLike,
-  toStrategy,
-} from "./strategy.js";
+import { assign, keep, type Tensor, zeros } from "@minimind/tensor";
+import { type AttentionStrategy, type ChunkBoundaries, type StrategyLike, toStrategy } from "./strategy.js";
 
 export interface KeyValueCacheOptions {
-  batch?: number;
-  queryHeads: number;
-  keyValueHeads: number;
-  headDim: number;
-  /** Maximum number of positions held. */
-  capacity: number;
-  /** BlockMask block size. Default 64. */
+  /** Number of layers (one key and one value tensor each). */
+  layers: number;
+  /** The most positions the cache may hold (a model's context); appends are checked up to here. */
+  maxLength: number;
+  /** Positions added each time the storage grows. Default 256. */
+  step?: number;
+  /** Block size of the append check's block classification. Default 64. */
   blockSize?: number;
-  /** Default 1 / √headDim. */
-  scale?: number;
-  /** Default the strategy's score mod. */
-  scoreMod?: ScoreMod;
 }
 
-/** Finds a query in [queryFrom, cut) that attends a key in [cut, end), or null. */
+/** The first (query, key) pair with query in [queryStart, queryEnd) attending a key in [keyStart, keyEnd). */
 function firstViolation(
   strategy: AttentionStrategy,
   batch: number,
-  headGroups: number,
-  queryFrom: number,
-  cut: number,
-  end: number,
+  heads: number,
+  queryStart: number,
+  queryEnd: number,
+  keyStart: number,
+  keyEnd: number,
   blockSize: number,
 ): { batch: number; head: number; query: number; key: number } | null {
-  if (end <= cut) return null;
-  for (let b = 0; b < batch; b++) {
-    for (let head = 0; head < headGroups; head++) {
-      for (let queryStart = queryFrom; queryStart < cut; queryStart += blockSize) {
-        const queryEnd = Math.min(cut, queryStart + blockSize);
-        const kind = strategy.classifyBlock?.(b, head, queryStart, queryEnd, cut, end) ?? "partial";
-        if (kind === "empty") continue;
-        for (let query = queryStart; query < queryEnd; query++) {
-          for (let key = cut; key < end; key++) {
-            if (strategy.maskMod(b, head, query, key)) return { batch: b, head, query, key };
+  if (keyEnd <= keyStart || queryEnd <= queryStart) return null;
+  // A mask that ignores the head is checked for head 0 (BlockMask refuses head-dependent masks without perHead).
+  for (let row = 0; row < batch; row++) {
+    for (let head = 0; head < (strategy.perHead ? heads : 1); head++) {
+      for (let blockStart = queryStart; blockStart < queryEnd; blockStart += blockSize) {
+        const blockEnd = Math.min(queryEnd, blockStart + blockSize);
+        for (let keyBlock = keyStart; keyBlock < keyEnd; keyBlock += KEY_SPAN) {
+          const keyBlockEnd = Math.min(keyEnd, keyBlock + KEY_SPAN);
+          const kind = strategy.classifyBlock?.(row, head, blockStart, blockEnd, keyBlock, keyBlockEnd) ?? "partial";
+          if (kind === "empty") continue;
+          for (let query = blockStart; query < blockEnd; query++) {
+            for (let key = keyBlock; key < keyBlockEnd; key++) {
+              if (strategy.maskMod(row, head, query, key)) return { batch: row, head, query, key };
+            }
           }
         }
       }
@@ -59,6 +62,12 @@ function firstViolation(
   return null;
 }
 
+/**
+ * Keys past the chunk are classified in spans this long, so a strategy whose classifier is exact only for
+ * small blocks (e.g. a sliding window) still skips most of the look-ahead.
+ */
+const KEY_SPAN = 4096;
+
 function describeBoundaries(boundaries: ChunkBoundaries): string {
   if (boundaries === "anywhere") return "anywhere";
   if (boundaries === "nowhere") return "nowhere (one chunk must hold the whole sequence)";
@@ -66,124 +75,228 @@ function describeBoundaries(boundaries: ChunkBoundaries): string {
   return boundaries.length > 12 ? `${shown}, …` : shown || "none";
 }
 
-export class KeyValueCache {
-  readonly strategy: AttentionStrategy;
-  readonly batch: number;
-  readonly queryHeads: number;
-  readonly keyValueHeads: number;
-  readonly headDim: number;
-  readonly capacity: number;
-  private readonly blockSize: number;
-  private readonly scale: number | undefined;
-  private readonly scoreMod: ScoreMod | undefined;
-  /** [batch, keyValueHeads, capacity, headDim] */
-  private readonly keys: Float32Array;
-  private readonly values: Float32Array;
-  private filled = 0;
+function assertCount(value: number, name: string, minimum: number): void {
+  if (!Number.isInteger(value) || value < minimum)
+    throw new RangeError(`[KeyValueCache] ${name} = ${value} must be an integer ≥ ${minimum}`);
+}
 
-  constructor(strategy: StrategyLike, options: KeyValueCacheOptions) {
-    this.strategy = toStrategy(strategy);
-    this.batch = options.batch ?? 1;
-    this.queryHeads = options.queryHeads;
-    this.keyValueHeads = options.keyValueHeads;
-    this.headDim = options.headDim;
-    this.capacity = options.capacity;
+export interface CheckAppendOptions {
+  /** Batch rows of the chunk. Default 1; every append to one cache has the same batch. */
+  batch?: number;
+  /** Query heads, for strategies whose mask depends on the head (`perHead`). Default 1. */
+  heads?: number;
+}
+
+export class KeyValueCache {
+  readonly layers: number;
+  readonly maxLength: number;
+  readonly step: number;
+  private readonly blockSize: number;
+  private readonly keys: (Tensor | undefined)[];
+  private readonly values: (Tensor | undefined)[];
+  /** Positions written per layer; equal between appends. */
+  private readonly offsets: number[];
+  private batchSize: number | undefined;
+  private allocated = 0;
+  /** The strategy the cached tokens were last checked under, so an append under it re-checks only new queries. */
+  private checkedStrategy: AttentionStrategy | undefined;
+  /** The chunk `checkAppend` allowed last: the layers may write exactly that. */
+  private announced: { start: number; length: number } | undefined;
+
+  constructor(options: KeyValueCacheOptions) {
+    this.layers = options.layers;
+    this.maxLength = options.maxLength;
+    this.step = options.step ?? 256;
     this.blockSize = options.blockSize ?? 64;
-    this.scale = options.scale;
-    this.scoreMod = options.scoreMod;
-    for (const [name, value] of Object.entries({
-      batch: this.batch,
-      queryHeads: this.queryHeads,
-      keyValueHeads: this.keyValueHeads,
-      headDim: this.headDim,
-      capacity: this.capacity,
-    })) {
-      if (!Number.isInteger(value) || value < 1)
-        throw new RangeError(`[KeyValueCache] ${name} = ${value} must be an integer ≥ 1`);
-    }
-    if (this.queryHeads % this.keyValueHeads !== 0) {
-      throw new RangeError(
-        `[KeyValueCache] queryHeads ${this.queryHeads} must be a multiple of keyValueHeads ${this.keyValueHeads}`,
-      );
-    }
-    const size = this.batch * this.keyValueHeads * this.capacity * this.headDim;
-    this.keys = new Float32Array(size);
-    this.values = new Float32Array(size);
+    assertCount(this.layers, "layers", 1);
+    assertCount(this.maxLength, "maxLength", 1);
+    assertCount(this.step, "step", 1);
+    assertCount(this.blockSize, "blockSize", 1);
+    this.keys = new Array(this.layers).fill(undefined);
+    this.values = new Array(this.layers).fill(undefined);
+    this.offsets = new Array(this.layers).fill(0);
   }
 
-  /** Positions held so far; the next chunk starts here. */
+  /** Positions every layer holds; the next chunk starts here. */
   get length(): number {
-    return this.filled;
+    return Math.min(...this.offsets);
+  }
+
+  /** Positions the storage holds room for now (it grows in steps). */
+  get capacity(): number {
+    return this.keys[0]?.shape[2] ?? 0;
+  }
+
+  /** The batch size fixed by the first append (undefined while empty). */
+  get batch(): number | undefined {
+    return this.batchSize;
+  }
+
+  /** Bytes of key/value storage allocated over the cache's life (growth included): for tests and diagnostics. */
+  get bytesAllocated(): number {
+    return this.allocated;
   }
 
   /**
-   * Appends a chunk of `chunkLength` tokens and returns its attention output. `query` is
-   * [batch, queryHeads, chunkLength, headDim]; `key` and `value` are [batch, keyValueHeads, chunkLength, headDim].
+   * Checks that a chunk of `chunkLength` tokens may follow what the cache holds under `strategy` (absolute
+   * positions: the chunk is [length, length + chunkLength)) and returns its start. Throws — before anything
+   * is computed or written — when the strategy forbids the cut (naming the positions and the cuts it allows),
+   * when the chunk would pass `maxLength`, when the batch differs from earlier appends, or when the previous
+   * append did not reach every layer.
    */
-  forward(query: Float32Array, key: Float32Array, value: Float32Array): Float32Array {
-    const { batch, queryHeads, keyValueHeads, headDim } = this;
-    const chunkLength = key.length / (batch * keyValueHeads * headDim);
-    if (!Number.isInteger(chunkLength) || chunkLength < 1 || value.length !== key.length) {
-      throw new RangeError(
-        `[KeyValueCache] key has ${key.length} and value ${value.length} elements; both must be [${batch}, ${keyValueHeads}, chunkLength ≥ 1, ${headDim}]`,
-      );
-    }
-    if (query.length !== batch * queryHeads * chunkLength * headDim) {
-      throw new RangeError(
-        `[KeyValueCache] query has ${query.length} elements, expected [${batch}, ${queryHeads}, ${chunkLength}, ${headDim}] like the chunk's keys`,
-      );
-    }
-    const start = this.filled;
-    const end = start + chunkLength;
-    if (end > this.capacity) {
-      throw new RangeError(
-        `[KeyValueCache] appending ${chunkLength} tokens at ${start} exceeds capacity ${this.capacity}`,
-      );
-    }
-    const headGroups = this.strategy.perHead ? queryHeads : 1;
-    const allowedCuts = (row: number) => describeBoundaries(this.strategy.chunkBoundaries(row, this.capacity));
-    // No token of the chunk may attend a key that is not there yet (up to the capacity): its output would
-    // be wrong now, and its cached keys and values stale later. Checked on every append, this also means
-    // no cached token ever attends a key of a later chunk.
-    const violation = firstViolation(this.strategy, batch, headGroups, start, end, this.capacity, this.blockSize);
-    if (violation) {
+  checkAppend(strategyLike: StrategyLike, chunkLength: number, options: CheckAppendOptions = {}): number {
+    const strategy = toStrategy(strategyLike);
+    const batch = options.batch ?? 1;
+    assertCount(chunkLength, "chunkLength", 1);
+    assertCount(batch, "batch", 1);
+    const start = this.length;
+    if (this.offsets.some((offset) => offset !== start)) {
       throw new Error(
-        `[KeyValueCache] strategy "${this.strategy.name}" refuses a chunk [${start}, ${end}): it ends inside a bidirectional span — token ${violation.query} (batch row ${violation.batch}) attends key ${violation.key}, which is not there yet. Extend the chunk to the end of the span; cuts allowed for batch row ${violation.batch}: ${allowedCuts(violation.batch)}`,
+        `[KeyValueCache] the previous append reached only some layers (positions per layer: ${this.offsets.join(", ")}); call truncate(${start}) to drop the partial chunk`,
       );
     }
-    for (let b = 0; b < batch; b++) {
-      for (let head = 0; head < keyValueHeads; head++) {
-        const source = (b * keyValueHeads + head) * chunkLength * headDim;
-        const target = ((b * keyValueHeads + head) * this.capacity + start) * headDim;
-        this.keys.set(key.subarray(source, source + chunkLength * headDim), target);
-        this.values.set(value.subarray(source, source + chunkLength * headDim), target);
-      }
+    if (this.batchSize !== undefined && start > 0 && batch !== this.batchSize) {
+      throw new RangeError(`[KeyValueCache] holds batch ${this.batchSize}; this chunk has batch ${batch}`);
     }
-    this.filled = end;
-    const blockMask = new BlockMask(this.strategy, {
-      batch,
-      heads: queryHeads,
-      queryLength: chunkLength,
-      keyLength: end,
-      queryOffset: start,
-      blockSize: this.blockSize,
-    });
-    const { output } = attentionForward({
-      query,
-      key: this.keys,
-      value: this.values,
-      shape: { batch, queryHeads, keyValueHeads, queryLength: chunkLength, keyLength: end, headDim },
-      blockMask,
-      keyCapacity: this.capacity,
-      ...(this.scale === undefined ? {} : { scale: this.scale }),
-      ...(this.scoreMod === undefined ? {} : { scoreMod: this.scoreMod }),
-    });
-    return output;
+    const end = start + chunkLength;
+    if (end > this.maxLength) {
+      throw new RangeError(
+        `[KeyValueCache] appending ${chunkLength} tokens at ${start} passes maxLength ${this.maxLength} (the model's context)`,
+      );
+    }
+    const heads = options.heads ?? 1;
+    assertCount(heads, "heads", 1);
+    const checkFrom = strategy === this.checkedStrategy ? start : 0;
+    const horizon = this.maxLength;
+    const violation =
+      // cached tokens must not attend the new chunk or anything after it (a changed strategy may say they do)
+      firstViolation(strategy, batch, heads, checkFrom, start, start, horizon, this.blockSize) ??
+      // the chunk's tokens must not attend keys that are not there yet
+      firstViolation(strategy, batch, heads, start, end, end, horizon, this.blockSize);
+    if (violation) {
+      const allowed = describeBoundaries(strategy.chunkBoundaries(violation.batch, Math.min(horizon, end + 64)));
+      const who =
+        violation.query < start
+          ? `cached token ${violation.query} (batch row ${violation.batch}) attends key ${violation.key}: the strategy changed what an earlier token sees, so the cache cannot be reused — recompute the history without it`
+          : `token ${violation.query} (batch row ${violation.batch}) attends key ${violation.key}, which is not there yet — extend the chunk to the end of the bidirectional span`;
+      throw new Error(
+        `[KeyValueCache] strategy "${strategy.name}" refuses a chunk [${start}, ${end}): ${who}. Cuts it allows for batch row ${violation.batch}: ${allowed}`,
+      );
+    }
+    this.checkedStrategy = strategy;
+    this.batchSize = batch;
+    this.announced = { start, length: chunkLength };
+    return start;
   }
 
-  /** Forgets everything (keeps the allocation). */
-  clear(): void {
-    this.filled = 0;
+  /**
+   * Writes a chunk's keys and values [B, Hkv, T, D] for one layer at its current position (in place, growing
+   * the storage in steps when needed) and returns views [B, Hkv, length, D] of everything the layer holds.
+   * Call `checkAppend` first, once per chunk. The views share the cache's storage: read them before the next
+   * append to this layer. No gradient flows into the cache.
+   */
+  updateAndFetch(layer: number, key: Tensor, value: Tensor): { key: Tensor; value: Tensor } {
+    if (!Number.isInteger(layer) || layer < 0 || layer >= this.layers)
+      throw new RangeError(`[KeyValueCache] layer ${layer} is outside [0, ${this.layers})`);
+    if (key.rank !== 4 || value.shape.join() !== key.shape.join()) {
+      throw new RangeError(
+        `[KeyValueCache] key [${key.shape.join(", ")}] and value [${value.shape.join(", ")}] must both be [B, Hkv, T, D]`,
+      );
+    }
+    const [batch, heads, length, dimension] = key.shape as [number, number, number, number];
+    const start = this.offsets[layer] as number;
+    const end = start + length;
+    const announced = this.announced;
+    if (
+      announced === undefined ||
+      announced.start !== start ||
+      announced.length !== length ||
+      this.batchSize !== batch
+    ) {
+      throw new Error(
+        `[KeyValueCache] layer ${layer}: ${length} positions [${start}, ${end}) of batch ${batch} were not announced; call checkAppend(strategy, ${length}, { batch: ${batch} }) before the layers write`,
+      );
+    }
+    let stored = this.keys[layer];
+    if (stored !== undefined && start === 0 && stored.shape[0] !== batch) {
+      // emptied (reset) and reused with another batch size: start over
+      this.release(layer);
+      stored = undefined;
+    }
+    if (stored !== undefined && (stored.shape[1] !== heads || stored.shape[3] !== dimension)) {
+      throw new RangeError(
+        `[KeyValueCache] layer ${layer} holds [B, ${stored.shape[1]}, T, ${stored.shape[3]}]; got [B, ${heads}, T, ${dimension}]`,
+      );
+    }
+    if (stored === undefined || (stored.shape[2] as number) < end) this.grow(layer, end, [batch, heads, dimension]);
+    const keys = this.keys[layer] as Tensor;
+    const values = this.values[layer] as Tensor;
+    writeInto(keys, [0, 0, start, 0], [batch, heads, end, dimension], key);
+    writeInto(values, [0, 0, start, 0], [batch, heads, end, dimension], value);
+    this.offsets[layer] = end;
+    return {
+      key: keys.slice([0, 0, 0, 0], [batch, heads, end, dimension]),
+      value: values.slice([0, 0, 0, 0], [batch, heads, end, dimension]),
+    };
+  }
+
+  /** Drops every position at or after `length` (e.g. a partial chunk after an error, or a rejected reply). */
+  truncate(length: number): void {
+    assertCount(length, "length", 0);
+    for (let layer = 0; layer < this.layers; layer++)
+      this.offsets[layer] = Math.min(this.offsets[layer] as number, length);
+    if (length === 0) this.batchSize = undefined;
+    this.announced = undefined;
+    // Earlier queries were checked against keys from their chunk's end on; that still holds after a cut.
+  }
+
+  /** Forgets everything, keeping the allocation. */
+  reset(): void {
+    this.truncate(0);
+    this.checkedStrategy = undefined;
+  }
+
+  /** Releases the storage; the cache is empty (and reusable) afterwards. */
+  dispose(): void {
+    for (let layer = 0; layer < this.layers; layer++) this.release(layer);
+    this.reset();
+  }
+
+  private release(layer: number): void {
+    this.keys[layer]?.dispose();
+    this.values[layer]?.dispose();
+    this.keys[layer] = undefined;
+    this.values[layer] = undefined;
+  }
+
+  /** Storage for at least `needed` positions in whole steps (capped at maxLength), keeping what it held. */
+  private grow(layer: number, needed: number, [batch, heads, dimension]: [number, number, number]): void {
+    const capacity = Math.min(Math.ceil(needed / this.step) * this.step, this.maxLength);
+    const held = this.offsets[layer] as number;
+    for (const tensors of [this.keys, this.values]) {
+      const old = tensors[layer];
+      const fresh = keep(zeros([batch, heads, capacity, dimension]));
+      this.allocated += batch * heads * capacity * dimension * 4;
+      if (old !== undefined) {
+        if (held > 0) {
+          const kept = old.slice([0, 0, 0, 0], [batch, heads, held, dimension]);
+          writeInto(fresh, [0, 0, 0, 0], [batch, heads, held, dimension], kept);
+          kept.dispose();
+        }
+        old.dispose();
+      }
+      tensors[layer] = fresh;
+    }
+  }
+}
+
+/** Copies `source` into the region [starts, ends) of `target`, in place. */
+function writeInto(target: Tensor, starts: readonly number[], ends: readonly number[], source: Tensor): void {
+  const region = target.slice(starts, ends);
+  try {
+    assign(region, source);
+  } finally {
+    region.dispose();
   }
 }
 

@@ -6,9 +6,9 @@ import {
   and,
   bidirectional,
   causal,
-  document,
   not,
   or,
+  packedDocuments,
   padding,
   prefixLM,
   segments,
@@ -105,14 +105,20 @@ describe("built-in masks (hand-computed pictures)", () => {
     expect(picture(and(causal, padding([0, 1, 1, 1])), 4)).toEqual(["0000", "0100", "0110", "0111"]);
   });
 
-  it("document(ids, causal) blocks attention across documents", () => {
-    expect(picture(document([0, 0, 1, 1, 1]), 5)).toEqual(["10000", "11000", "00100", "00110", "00111"]);
+  it("packedDocuments(ids, causal) blocks attention across documents", () => {
+    expect(picture(packedDocuments([0, 0, 1, 1, 1]), 5)).toEqual(["10000", "11000", "00100", "00110", "00111"]);
   });
 
-  it("document applies the inner strategy in document-local positions", () => {
+  it("packedDocuments applies the inner strategy in document-local positions", () => {
     // inner prefixLM(1): in each document, its first token is visible to the whole document
-    expect(picture(document([5, 5, 5, 7, 7], prefixLM(1)), 5)).toEqual(["10000", "11000", "11100", "00010", "00011"]);
-    expect(() => document([0, 1, 0])).toThrow(/document id 0 reappears at position 2/);
+    expect(picture(packedDocuments([5, 5, 5, 7, 7], prefixLM(1)), 5)).toEqual([
+      "10000",
+      "11000",
+      "11100",
+      "00010",
+      "00011",
+    ]);
+    expect(() => packedDocuments([0, 1, 0])).toThrow(/document id 0 reappears at position 2/);
   });
 
   it("and / or / not combine pointwise", () => {
@@ -199,7 +205,7 @@ const strategyArbitrary = lengthArbitrary.chain((length) =>
             fc.integer({ min: 1, max: 3 }).map((window) => slidingWindow(window)),
           )
           .map((inner) =>
-            document(
+            packedDocuments(
               sizes.flatMap((size, id) => Array<number>(size).fill(id)),
               inner,
             ),
@@ -260,8 +266,8 @@ describe("block classification and cache metadata (property tests)", () => {
     expect(prefixLM(3).chunkBoundaries(0, 5)).toEqual([3, 4]);
     expect(causal.chunkBoundaries(0, 5)).toBe("anywhere");
     expect(bidirectional.chunkBoundaries(0, 5)).toBe("nowhere");
-    expect(document([0, 0, 1, 1, 1], prefixLM(2)).chunkBoundaries(0, 5)).toEqual([2, 4]);
-    expect(document([0, 0, 1], causal).chunkBoundaries(0, 3)).toBe("anywhere");
+    expect(packedDocuments([0, 0, 1, 1, 1], prefixLM(2)).chunkBoundaries(0, 5)).toEqual([2, 4]);
+    expect(packedDocuments([0, 0, 1], causal).chunkBoundaries(0, 3)).toBe("anywhere");
     expect(and(causal, padding([1, 0, 1])).chunkBoundaries(0, 3)).toBe("anywhere");
   });
 });

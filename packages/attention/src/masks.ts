@@ -1,8 +1,8 @@
 /**
- * Built-in strategies (causal, bidirectional, prefixLM, segments, document, slidingWindow, padding), the
+ * Built-in strategies (causal, bidirectional, prefixLM, segments, packedDocuments, slidingWindow, padding), the
  * combinators and, or, not, the score mods alibi and softcap, and the helper that turns per-token chat roles
  * into a segment vector. Every built-in classifies blocks analytically in O(1) (O(documents in the block)
- * for `document`), so a BlockMask never materializes T×T. Positions are absolute: with a KV cache, query i
+ * for `packedDocuments`), so a BlockMask never materializes T×T. Positions are absolute: with a KV cache, query i
  * of a chunk starting at s has position s + i. Not here: the kernel, the BlockMask and the KV cache.
  */
 import {
@@ -195,7 +195,7 @@ class DocumentRuns {
       if (position === 0 || id !== ids[position - 1]) {
         if (seen.has(id)) {
           throw new RangeError(
-            `[document] batch row ${batch}: document id ${id} reappears at position ${position} after another document; documents must be contiguous runs`,
+            `[packedDocuments] batch row ${batch}: document id ${id} reappears at position ${position} after another document; documents must be contiguous runs`,
           );
         }
         seen.add(id);
@@ -223,18 +223,18 @@ class DocumentRuns {
  * document-local positions (position minus the document's start). `docIds` gives each token's document;
  * documents must be contiguous runs. Positions past the end belong to the last document.
  */
-export function document(
+export function packedDocuments(
   docIds: readonly number[] | readonly (readonly number[])[],
   inner: StrategyLike = causal,
 ): AttentionStrategy {
   const rows = (docIds.length > 0 && Array.isArray(docIds[0]) ? docIds : [docIds]) as readonly (readonly number[])[];
   const runs = rows.map((row, batch) => new DocumentRuns(row, batch));
-  const runsOf = (batch: number) => rowFor(runs, batch, "document");
+  const runsOf = (batch: number) => rowFor(runs, batch, "packedDocuments");
   const innerStrategy = toStrategy(inner, "inner");
   const innerMask = innerStrategy.maskMod;
   const innerClassify = innerStrategy.classifyBlock;
   return {
-    name: `document(${innerStrategy.name})`,
+    name: `packedDocuments(${innerStrategy.name})`,
     ...(innerStrategy.scoreMod ? { scoreMod: innerStrategy.scoreMod } : {}),
     perHead: innerStrategy.perHead ?? false,
     maskMod: (batch, head, query, key) => {

@@ -1,9 +1,13 @@
-import { backward, scope, type Tensor, tensor } from "@minimind/tensor";
+import { assign, backward, scope, type Tensor, tensor } from "@minimind/tensor";
 import { describe, expect, it } from "vitest";
 import { maxRelativeError, randomArray } from "./__fixtures__/random-arrays.js";
-import { and, causal, document, padding, prefixLM, segments, slidingWindow, softcap } from "./masks.js";
+import { and, causal, packedDocuments, padding, prefixLM, segments, slidingWindow, softcap } from "./masks.js";
 import { referenceAttention } from "./reference.js";
-import { scaledDotProductAttention, scaledDotProductAttentionComposed } from "./scaled-dot-product.js";
+import {
+  scaledDotProductAttention,
+  scaledDotProductAttentionComposed,
+  selectAttentionKernel,
+} from "./scaled-dot-product.js";
 import type { AttentionStrategy } from "./strategy.js";
 
 const TOLERANCE = 2e-5;
@@ -73,7 +77,7 @@ describe("scaledDotProductAttention on tensors equals the composition of tensor 
     ["causal", causal],
     ["prefixLM(4)", prefixLM(4)],
     ["segments", segments([1, 0, 0, 1, 1, 0, 0, 0, 1, 1, 1])],
-    ["document(prefixLM(2))", document([0, 0, 0, 0, 1, 1, 1, 1, 1, 2, 2], prefixLM(2))],
+    ["packedDocuments(prefixLM(2))", packedDocuments([0, 0, 0, 0, 1, 1, 1, 1, 1, 2, 2], prefixLM(2))],
     ["slidingWindow(3)", slidingWindow(3)],
     ["and(causal, padding) with fully-masked rows", and(causal, padding([[0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1], [1]]))],
   ];
@@ -120,5 +124,72 @@ describe("scaledDotProductAttention on tensors equals the composition of tensor 
     expect(() => scaledDotProductAttention(q, k, k)).toThrow(/query has shape \[1, 3, 8\]; expected rank 4/);
     const q3 = tensor(new Float32Array(3 * 3 * 8), { shape: [1, 3, 3, 8] });
     expect(() => scaledDotProductAttention(q3, k, k)).toThrow(/query heads 3 must be a multiple of key\/value heads 2/);
+  });
+});
+
+describe("the kernel is chosen from the mask and the backend, not from the caller", () => {
+  const shapeFor = (queryLength: number, keyLength: number) => inputs(2, 4, 2, queryLength, keyLength, 91);
+  const tensors = (data: Inputs) => ({
+    query: tensor(data.query, { shape: data.queryShape }),
+    key: tensor(data.key, { shape: data.keyShape }),
+    value: tensor(data.value, { shape: data.keyShape }),
+  });
+
+  it("a decode step that sees every key runs unmasked — however the strategy is composed", () => {
+    scope(() => {
+      const { query, key, value } = tensors(shapeFor(1, 19));
+      const allVisible = padding(new Array(19).fill(1));
+      for (const strategy of [causal, and(causal, allVisible), segments([1, 1, 1]), prefixLM(3)]) {
+        expect(selectAttentionKernel(query, key, value, { strategy })).toBe("unmasked");
+      }
+      // a masked key, a window that hides old keys, or a score mod needs the tiled kernel
+      const padded = and(causal, padding([0, ...new Array(18).fill(1)]));
+      expect(selectAttentionKernel(query, key, value, { strategy: padded })).toBe("tiled");
+      expect(selectAttentionKernel(query, key, value, { strategy: slidingWindow(4) })).toBe("tiled");
+      expect(selectAttentionKernel(query, key, value, { strategy: causal, scoreMod: softcap(5) })).toBe("tiled");
+      // a causal prefill is masked
+      const prefill = tensors(shapeFor(19, 19));
+      expect(selectAttentionKernel(prefill.query, prefill.key, prefill.value)).toBe("tiled");
+    });
+  });
+
+  it("the unmasked path equals the reference, with gradients", () => {
+    const data = shapeFor(3, 23);
+    const strategy = and(prefixLM(23), padding(new Array(23).fill(true))); // every query sees every key
+    const fast = outputAndGradients(data, (q, k, v) => {
+      expect(selectAttentionKernel(q, k, v, { strategy })).toBe("unmasked");
+      return scaledDotProductAttention(q, k, v, { strategy });
+    });
+    const composed = outputAndGradients(data, (q, k, v) => scaledDotProductAttentionComposed(q, k, v, { strategy }));
+    const shape = { batch: 2, queryHeads: 4, keyValueHeads: 2, queryLength: 3, keyLength: 23, headDim: 8 };
+    expect(
+      maxRelativeError(fast.output, referenceAttention(data.query, data.key, data.value, shape, strategy).output),
+    ).toBeLessThan(TOLERANCE);
+    for (const name of ["gradQuery", "gradKey", "gradValue"] as const) {
+      expect(maxRelativeError(fast[name], composed[name])).toBeLessThan(TOLERANCE);
+    }
+  });
+
+  it("reads keys and values that are the first rows of a larger buffer (a KV cache view) in place", () => {
+    const data = shapeFor(5, 11);
+    const strategy = prefixLM(7); // masked: the tiled kernel
+    const shape = { batch: 2, queryHeads: 4, keyValueHeads: 2, queryLength: 5, keyLength: 11, headDim: 8 };
+    const expected = referenceAttention(data.query, data.key, data.value, shape, strategy).output;
+    scope(() => {
+      const { query, key, value } = tensors(data);
+      // [2, 2, 11, 8] placed in the first 11 of 16 rows per (batch, head) of a bigger buffer
+      const roomy = (source: Tensor) => {
+        const buffer = tensor(new Float32Array(2 * 2 * 16 * 8).fill(Number.NaN), { shape: [2, 2, 16, 8] });
+        const view = buffer.slice([0, 0, 0, 0], [2, 2, 11, 8]);
+        assign(view, source);
+        return view;
+      };
+      const keyView = roomy(key);
+      const valueView = roomy(value);
+      expect(keyView.isContiguous).toBe(false);
+      expect(selectAttentionKernel(query, keyView, valueView, { strategy })).toBe("tiled");
+      const output = scaledDotProductAttention(query, keyView, valueView, { strategy });
+      expect(maxRelativeError(output.dataSync() as Float32Array, expected)).toBeLessThan(TOLERANCE);
+    });
   });
 });

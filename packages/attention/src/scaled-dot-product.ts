@@ -1,17 +1,37 @@
 /**
- * `scaledDotProductAttention(q, k, v, options)` on @minimind/tensor tensors: forward and backward run the
- * block-sparse kernel of `kernel.ts` through the tensor package's `customOp` extension point (CPU backend;
- * log-sum-exp saved for backward). `scaledDotProductAttentionComposed` is the same maths from tensor
- * primitives (matmul, where, softmax) with a materialized mask — the fallback for other backends and the
- * oracle the fast path is tested against. Not here: projections, RoPE or caching (the model does those).
+ * `scaledDotProductAttention(q, k, v, options)` on @minimind/tensor tensors, choosing its kernel from what it
+ * is given — the strategy's block mask and the backend's capabilities — never from who calls it (PyTorch
+ * FlexAttention picks sparsity from the BlockMask the same way):
+ * - "unmasked": every block of the mask is full and there are few queries (a decode step, a short chunk) and no
+ *   score mod: softmax(q·kᵀ·scale)·v on two batched matmuls, grouping GQA query heads (no K/V copies); runs on
+ *   any backend and reads a KV cache's strided views in place.
+ * - "tiled": the block-sparse flash-style kernel of `kernel.ts` (forward and backward, log-sum-exp saved) on
+ *   backends whose memory the host addresses (`hasHostMemory`); it too reads cache views in place.
+ * - "composed": the same maths from tensor primitives with a materialized mask
+ *   (`scaledDotProductAttentionComposed`), for every other backend; also the oracle the others are tested
+ *   against.
+ * Block masks are memoized per strategy object and shape, so a model's layers share one.
+ * Not here: projections, RoPE or the cache itself (`kv-cache.ts`).
  *
  * Shapes: query [B, Hq, Tq, D]; key, value [B, Hkv, Tk, D] with Hq a multiple of Hkv; output [B, Hq, Tq, D].
  */
-import { cpuData, customOp, empty, matmul, noGrad, softmax, type Tensor, tensor, where } from "@minimind/tensor";
+import {
+  cpuData,
+  cpuView,
+  customOp,
+  empty,
+  hasHostMemory,
+  matmul,
+  noGrad,
+  softmax,
+  type Tensor,
+  tensor,
+  where,
+} from "@minimind/tensor";
 import { BlockMask } from "./block-mask.js";
 import { type AttentionShape, attentionBackward, attentionForward } from "./kernel.js";
 import { causal } from "./masks.js";
-import type { ScoreMod, StrategyLike } from "./strategy.js";
+import { type AttentionStrategy, type ScoreMod, type StrategyLike, toStrategy } from "./strategy.js";
 
 export interface ScaledDotProductAttentionOptions {
   /** The mask strategy. Default causal. Ignored when `blockMask` is given. */
@@ -54,16 +74,100 @@ function shapeOf(query: Tensor, key: Tensor, value: Tensor, where: string): Atte
   return { batch, queryHeads, keyValueHeads, queryLength, keyLength, headDim };
 }
 
+/** The last block mask built per strategy object: a model's layers (and a decode step's) share it. */
+const recentMasks = new WeakMap<AttentionStrategy, BlockMask>();
+
 function blockMaskFor(shape: AttentionShape, options: ScaledDotProductAttentionOptions): BlockMask {
   if (options.blockMask) return options.blockMask;
-  return new BlockMask(options.strategy ?? causal, {
+  const strategy = toStrategy(options.strategy ?? causal);
+  const queryOffset = options.queryOffset ?? shape.keyLength - shape.queryLength;
+  const blockSize = options.blockSize ?? 64;
+  const recent = recentMasks.get(strategy);
+  if (
+    recent !== undefined &&
+    recent.batch === shape.batch &&
+    recent.heads === shape.queryHeads &&
+    recent.queryLength === shape.queryLength &&
+    recent.keyLength === shape.keyLength &&
+    recent.queryOffset === queryOffset &&
+    recent.blockSize === blockSize
+  ) {
+    return recent;
+  }
+  const mask = new BlockMask(strategy, {
     batch: shape.batch,
     heads: shape.queryHeads,
     queryLength: shape.queryLength,
     keyLength: shape.keyLength,
-    ...(options.queryOffset === undefined ? {} : { queryOffset: options.queryOffset }),
-    ...(options.blockSize === undefined ? {} : { blockSize: options.blockSize }),
+    queryOffset,
+    blockSize,
   });
+  recentMasks.set(strategy, mask);
+  return mask;
+}
+
+/** The kernels `scaledDotProductAttention` chooses between (see the file header). */
+export type AttentionKernel = "unmasked" | "tiled" | "composed";
+
+/** Queries up to which an all-visible mask runs on plain matmuls (scores [Tq, Tk] stay small). */
+const UNMASKED_MAX_QUERIES = 64;
+
+function chooseKernel(
+  query: Tensor,
+  key: Tensor,
+  value: Tensor,
+  blockMask: BlockMask,
+  scoreMod: ScoreMod | undefined,
+): AttentionKernel {
+  if (scoreMod === undefined && blockMask.queryLength <= UNMASKED_MAX_QUERIES) {
+    const { empty, partial } = blockMask.counts();
+    if (empty === 0 && partial === 0 && blockMask.keyLength > 0) return "unmasked";
+  }
+  if (hasHostMemory(query) && hasHostMemory(key) && hasHostMemory(value)) return "tiled";
+  return "composed";
+}
+
+/**
+ * The kernel `scaledDotProductAttention` runs for these inputs and options: "unmasked" when every query sees
+ * every key (no score mod, at most 64 queries), "tiled" on backends with host memory, else "composed".
+ */
+export function selectAttentionKernel(
+  query: Tensor,
+  key: Tensor,
+  value: Tensor,
+  options: ScaledDotProductAttentionOptions = {},
+): AttentionKernel {
+  const shape = shapeOf(query, key, value, "selectAttentionKernel");
+  const blockMask = blockMaskFor(shape, options);
+  return chooseKernel(query, key, value, blockMask, options.scoreMod ?? blockMask.strategy.scoreMod);
+}
+
+/** softmax(q·kᵀ·scale)·v with no mask: the query heads of each kv head stacked as rows of one matmul. */
+function unmaskedAttention(query: Tensor, key: Tensor, value: Tensor, shape: AttentionShape, scale: number): Tensor {
+  const { batch, queryHeads, keyValueHeads, queryLength, headDim } = shape;
+  const group = queryHeads / keyValueHeads;
+  const grouped = query.contiguous().reshape([batch, keyValueHeads, group * queryLength, headDim]); // [B, Hkv, G·Tq, D]
+  const scores = matmul(grouped, key.transpose(2, 3)).mul(scale); // [B, Hkv, G·Tq, Tk]
+  return matmul(softmax(scores), value).reshape([batch, queryHeads, queryLength, headDim]); // [B, Hq, Tq, D]
+}
+
+/**
+ * A key or value view the tiled kernel reads in place: contiguous, or the first Tk rows of a [B, Hkv, C, D]
+ * buffer (a KV cache). Returns the elements from the view's offset and the row capacity C, or undefined.
+ */
+function capacityView(input: Tensor, shape: AttentionShape): { data: Float32Array; capacity: number } | undefined {
+  const { batch, keyValueHeads, keyLength, headDim } = shape;
+  const [batchStride, headStride, rowStride, elementStride] = input.strides as [number, number, number, number];
+  if (headDim > 1 && elementStride !== 1) return undefined;
+  if (keyLength > 1 && rowStride !== headDim) return undefined;
+  const capacity =
+    keyValueHeads > 1 ? headStride / headDim : batch > 1 ? batchStride / (keyValueHeads * headDim) : keyLength;
+  if (!Number.isInteger(capacity) || capacity < keyLength) return undefined;
+  if (batch > 1 && batchStride !== keyValueHeads * capacity * headDim) return undefined;
+  const view = cpuView(input);
+  const size = batch * keyValueHeads * capacity * headDim;
+  if (input.dtype !== "float32" || view.offset + size > view.data.length) return undefined;
+  return { data: (view.data as Float32Array).subarray(view.offset, view.offset + size), capacity };
 }
 
 /** A float32 tensor of `shape` holding a copy of `data`. */
@@ -74,9 +178,10 @@ function fromArray(data: Float32Array, shape: readonly number[]): Tensor {
 }
 
 /**
- * Differentiable block-sparse attention. On the CPU backend, the tiled kernel (O(T) memory, skips masked
- * blocks); on any other backend (e.g. gpujs), the composed computation with a dense mask built from the same
- * strategy (`scaledDotProductAttentionComposed`), so models run unchanged on every backend.
+ * Differentiable attention under a mask strategy, on the kernel the inputs call for (see the file header and
+ * `selectAttentionKernel`): plain matmuls when nothing is masked, the block-sparse tiled kernel (O(T) memory,
+ * skips masked blocks) where the backend's memory is host-addressable, else the composed dense-mask path.
+ * Key and value may be views of a `KeyValueCache`; they are read in place.
  */
 export function scaledDotProductAttention(
   query: Tensor,
@@ -84,26 +189,24 @@ export function scaledDotProductAttention(
   value: Tensor,
   options: ScaledDotProductAttentionOptions = {},
 ): Tensor {
-  if (query.backend.name !== "cpu") {
-    if (options.scoreMod) {
-      throw new Error(
-        `[scaledDotProductAttention] score mods run in the CPU kernel only; the tensors live on backend "${query.backend.name}"`,
-      );
-    }
-    const { scoreMod: _unused, ...rest } = options;
-    return scaledDotProductAttentionComposed(query, key, value, rest);
-  }
   const shape = shapeOf(query, key, value, "scaledDotProductAttention");
   const blockMask = blockMaskFor(shape, options);
-  const settings = {
-    shape,
-    blockMask,
-    ...(options.scoreMod ? { scoreMod: options.scoreMod } : {}),
-    ...(options.scale === undefined ? {} : { scale: options.scale }),
-  };
-  // Kernel inputs are read in place: make every input contiguous first (that may allocate), then take the
-  // cpuData views, run the kernel (its results are plain Float32Arrays, no tensor allocation) and only then
-  // allocate the result tensors — cpuData views are valid until the next tensor allocation.
+  const scoreMod = options.scoreMod ?? blockMask.strategy.scoreMod;
+  const scale = options.scale ?? 1 / Math.sqrt(shape.headDim);
+  const kernel = chooseKernel(query, key, value, blockMask, scoreMod);
+  if (kernel === "unmasked") return unmaskedAttention(query, key, value, shape, scale);
+  if (kernel === "composed") {
+    if (scoreMod) {
+      throw new Error(
+        `[scaledDotProductAttention] score mods run in the tiled kernel only, on backends with host memory; the tensors live on backend "${query.backend.name}"`,
+      );
+    }
+    return scaledDotProductAttentionComposed(query, key, value, { ...options, blockMask, scale });
+  }
+  const settings = { shape, blockMask, scale, ...(scoreMod ? { scoreMod } : {}) };
+  // Kernel inputs are read in place: make every input readable first (a copy allocates), then take the
+  // host views, run the kernel (its results are plain Float32Arrays, no tensor allocation) and only then
+  // allocate the result tensors — host views are valid until the next tensor allocation.
   const withContiguous = <Result>(inputs: readonly Tensor[], body: (views: Float32Array[]) => Result): Result => {
     const contiguous = inputs.map((input) => input.contiguous());
     try {
@@ -115,15 +218,30 @@ export function scaledDotProductAttention(
   const op = customOp({
     name: "scaledDotProductAttention",
     forward: (q, k, v) => {
-      const result = withContiguous([q as Tensor, k as Tensor, v as Tensor], (views) =>
-        attentionForward({
-          query: views[0] as Float32Array,
-          key: views[1] as Float32Array,
-          value: views[2] as Float32Array,
-          ...settings,
-        }),
-      );
-      const output = fromArray(result.output, q?.shape ?? []);
+      const queryInput = q as Tensor;
+      // Keys and values of a KV cache are strided views of its storage: read them without a copy.
+      const keys = capacityView(k as Tensor, shape);
+      const values = capacityView(v as Tensor, shape);
+      const result =
+        keys !== undefined && values !== undefined && keys.capacity === values.capacity
+          ? withContiguous([queryInput], ([queries]) =>
+              attentionForward({
+                query: queries as Float32Array,
+                key: keys.data,
+                value: values.data,
+                keyCapacity: keys.capacity,
+                ...settings,
+              }),
+            )
+          : withContiguous([queryInput, k as Tensor, v as Tensor], (views) =>
+              attentionForward({
+                query: views[0] as Float32Array,
+                key: views[1] as Float32Array,
+                value: views[2] as Float32Array,
+                ...settings,
+              }),
+            );
+      const output = fromArray(result.output, queryInput.shape);
       const logSumExp = fromArray(result.logSumExp, [shape.batch, shape.queryHeads, shape.queryLength]);
       return { output, saved: [logSumExp] };
     },

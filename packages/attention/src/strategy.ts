@@ -46,7 +46,7 @@ export type BlockClassifier = (
 export type ChunkBoundaries = "anywhere" | "nowhere" | readonly number[];
 
 export interface AttentionStrategy {
-  /** Human-readable, used in error messages and renders, e.g. "document(causal)". */
+  /** Human-readable, used in error messages and renders, e.g. "packedDocuments(causal)". */
   readonly name: string;
   readonly maskMod: MaskMod;
   readonly scoreMod?: ScoreMod;
