@@ -9,8 +9,13 @@ const { version } = JSON.parse(readFileSync(new URL("./package.json", import.met
 // with `npx ./minimind-cli-x.y.z.tgz` before, and independently of, those packages being published. Their
 // third-party dependencies stay external and are declared in this package.json (checked by
 // scripts/check-package-boundaries.mjs). `bin` and the ESM entry share chunks (code splitting).
+// Source maps map stack traces back to file and line but carry no source text (sourcesContent: false), which
+// would otherwise double the tarball.
 const shared = {
   sourcemap: true,
+  esbuildOptions(options) {
+    options.sourcesContent = false;
+  },
   target: "node20",
   noExternal: [/^@minimind\//],
   define: { __MINIMIND_CLI_VERSION__: JSON.stringify(version) },

@@ -1,13 +1,15 @@
-/** `minimind version`: prints the CLI version. */
-import type { Command } from "../command.js";
+/** `minimind version`: prints the CLI version (`--json` for `{"version"}`). Same as `minimind --version`. */
+import type { CliCommand } from "../command.js";
 import { version } from "../version.js";
 
-export const versionCommand: Command = {
+export const versionCommand: CliCommand = {
   name: "version",
-  summary: "Print the version of @minimind/cli.",
-  usage: "Usage: minimind version\n\nPrints the version of @minimind/cli.",
-  async run(_argv, io) {
-    io.stdout(`${version}\n`);
+  summary: "print the version of @minimind/cli",
+  configure(command) {
+    command.option("--json", 'print {"name", "version"} as JSON');
+  },
+  async run({ options }, { io }) {
+    io.stdout(options.json === true ? `${JSON.stringify({ name: "@minimind/cli", version })}\n` : `${version}\n`);
     return 0;
   },
 };
