@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { noGrad, scope } from "@minimind/tensor";
 import { describe, expect, it } from "vitest";
 import { configOf, copy, fixtures, floats, maxAbsoluteDifference, readTensors, rows } from "./__fixtures__/parity.js";
+import { archive, float, floatBytes, global, int, op, tensor, text } from "./__fixtures__/pickle-bytes.js";
 import { float32ToFloat16 } from "./half-precision.js";
 import { MiniMindForCausalLM } from "./model.js";
 import { openPth, readPth } from "./pth.js";
@@ -83,90 +84,7 @@ describe.each(["dense-tiny", "moe-tiny"])("%s/model.fp16.pth", (name) => {
   });
 });
 
-// ---- hand-built archives: a tiny pickle writer for the cases torch.save makes that the fixtures lack ----
-
 const encoder = new TextEncoder();
-
-/** Pickle opcodes spelled out, so each test states its stream. */
-const op = {
-  proto2: [0x80, 2],
-  mark: [0x28],
-  emptyDict: [0x7d],
-  emptyTuple: [0x29],
-  tuple: [0x74],
-  setItems: [0x75],
-  setItem: [0x73],
-  reduce: [0x52],
-  persistentId: [0x51],
-  newFalse: [0x89],
-  newTrue: [0x88],
-  none: [0x4e],
-  stop: [0x2e],
-  emptyList: [0x5d],
-  appends: [0x65],
-  build: [0x62],
-};
-
-function int(value: number): number[] {
-  return [0x4a, value & 0xff, (value >>> 8) & 0xff, (value >>> 16) & 0xff, (value >>> 24) & 0xff];
-}
-
-function float(value: number): number[] {
-  const bytes = new Uint8Array(8);
-  new DataView(bytes.buffer).setFloat64(0, value, false);
-  return [0x47, ...bytes];
-}
-
-function text(value: string): number[] {
-  const encoded = encoder.encode(value);
-  return [0x58, ...int(encoded.length).slice(1), ...encoded];
-}
-
-function global(module: string, name: string): number[] {
-  return [0x63, ...encoder.encode(`${module}\n${name}\n`)];
-}
-
-function tuple(...items: number[][]): number[] {
-  return [...op.mark, ...items.flat(), ...op.tuple];
-}
-
-/** `_rebuild_tensor_v2(storage, offset, size, stride, False, OrderedDict())`, the storage a persistent id. */
-function tensor(
-  storageClass: string,
-  key: string,
-  count: number,
-  offset: number,
-  shape: number[],
-  stride: number[],
-): number[] {
-  return [
-    ...global("torch._utils", "_rebuild_tensor_v2"),
-    ...tuple(
-      [
-        ...tuple(text("storage"), global("torch", storageClass), text(key), text("cpu"), int(count)),
-        ...op.persistentId,
-      ],
-      int(offset),
-      tuple(...shape.map(int)),
-      tuple(...stride.map(int)),
-      op.newFalse,
-      [...global("collections", "OrderedDict"), ...op.emptyTuple, ...op.reduce],
-    ),
-    ...op.reduce,
-  ];
-}
-
-function archive(pickle: number[], storages: Record<string, Uint8Array>, name = "archive"): Uint8Array {
-  return writeZipArchive([
-    [`${name}/data.pkl`, new Uint8Array(pickle)],
-    ...Object.entries(storages).map(([key, data]): [string, Uint8Array] => [`${name}/data/${key}`, data]),
-    [`${name}/version`, encoder.encode("3\n")],
-  ]);
-}
-
-function floatBytes(values: number[]): Uint8Array {
-  return new Uint8Array(new Float32Array(values).buffer);
-}
 
 describe("views, shared storages and checkpoints (hand-built)", () => {
   const storage = floatBytes([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
