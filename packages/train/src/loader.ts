@@ -10,7 +10,7 @@ import {
   and,
   bidirectional,
   causal,
-  document,
+  packedDocuments,
   type SegmentVectorOptions,
   type StrategyLike,
   segments,
@@ -173,10 +173,10 @@ export function batchAttention(
   if (mode !== "causal" && mode !== "segments") {
     throw new Error(`[batchAttention] mode is ${JSON.stringify(mode)}; use "causal" or "segments"`);
   }
-  if (mode === "causal") return batch.documentIds === undefined ? causal : document(batch.documentIds, causal);
+  if (mode === "causal") return batch.documentIds === undefined ? causal : packedDocuments(batch.documentIds, causal);
   const vectors = batch.roles.map((roles, row) =>
     segmentVectorFromRoles(roles, { ...options, turns: batch.segments[row] }),
   );
   const turns = segments(vectors);
-  return batch.documentIds === undefined ? turns : and(document(batch.documentIds, bidirectional), turns);
+  return batch.documentIds === undefined ? turns : and(packedDocuments(batch.documentIds, bidirectional), turns);
 }

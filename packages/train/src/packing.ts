@@ -1,7 +1,7 @@
 /**
  * Sequence packing (padding-free training, upstream issue #459): whole documents laid end to end into rows
  * of at most maxSeqLen tokens, greedily in dataset order (a document that does not fit starts a new row).
- * Each packed row carries document ids (for a `document(...)` attention mask: no attention across
+ * Each packed row carries document ids (for a `packedDocuments(...)` attention mask: no attention across
  * documents) and positions that restart at 0 in every document, and the first label of every document is
  * −100, so no document learns to predict the next one's first token: each document's loss is what it
  * would be alone. Not here: the mask itself (@minimind/attention), batching and padding (loader.ts).
