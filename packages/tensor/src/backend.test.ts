@@ -1,29 +1,24 @@
 import { afterEach, describe, expect, it } from "vitest";
-import {
-  type Backend,
-  getBackend,
-  listBackends,
-  registerBackend,
-  rope,
-  ropeComposed,
-  setBackend,
-  tensor,
-  zeros,
-} from "./index.js";
+import { exp, getBackend, listBackends, rope, setBackend, tensor, uniform, zeros } from "./index.js";
+import { type Backend, registerBackend } from "./internals.js";
 
-/** A backend that delegates to the CPU backend but lacks the fused rope kernel. */
-function withoutRope(): Backend {
+/** A backend that delegates to the CPU backend but lacks one of its kernels. */
+function without(name: "rope" | "exp"): Backend {
   const cpu = getBackend("cpu");
-  const { rope: _omitted, ...kernels } = cpu.kernels;
+  const kernels = { ...cpu.kernels } as Record<string, unknown>;
+  if (name === "exp") {
+    // `exp` is a unary op: take the whole primitive `unary` kernel away.
+    delete kernels.unary;
+  } else delete kernels[name];
   return {
-    name: "cpu-without-rope",
+    name: `cpu-without-${name}`,
     supportsDType: (dtype) => cpu.supportsDType(dtype),
     allocate: (dtype, length, zeroed) => cpu.allocate(dtype, length, zeroed),
     free: (buffer) => cpu.free(buffer),
     write: (buffer, data) => cpu.write(buffer, data),
     read: (buffer) => cpu.read(buffer),
     readSync: (buffer) => cpu.readSync(buffer),
-    kernels,
+    kernels: kernels as unknown as Backend["kernels"],
     memory: () => cpu.memory(),
   };
 }
@@ -37,17 +32,23 @@ describe("backend registry", () => {
     expect(() => setBackend("nope")).toThrow('[backend] no backend named "nope" is registered');
   });
 
-  it("names the op and the backend when a kernel is missing; the composed fallback still runs", () => {
-    registerBackend("cpu-without-rope", withoutRope);
+  it("runs the composition from primitives where a fused kernel is missing", () => {
+    const x = uniform([2, 3, 4], { seed: 1 });
+    const table = uniform([3, 2], { seed: 2 });
+    const fused = rope(x, table, table).dataSync();
+    registerBackend("cpu-without-rope", () => without("rope"));
     setBackend("cpu-without-rope");
-    const x = zeros([2, 4]);
-    const table = tensor([
-      [1, 1],
-      [1, 1],
-    ]);
-    expect(x.backend.name).toBe("cpu-without-rope");
-    expect(() => rope(x, table, table)).toThrow('[backend cpu-without-rope] op "rope" is not implemented');
-    expect(ropeComposed(x, table, table).shape).toEqual([2, 4]);
+    const y = tensor(x.dataSync(), { shape: [2, 3, 4] });
+    const t = tensor(table.dataSync(), { shape: [3, 2] });
+    expect(y.backend.name).toBe("cpu-without-rope");
+    const composed = rope(y, t, t).dataSync();
+    for (let index = 0; index < fused.length; index++) expect(composed[index]).toBeCloseTo(fused[index], 6);
+  });
+
+  it("names the kernel and the backend when a primitive kernel is missing", () => {
+    registerBackend("cpu-without-exp", () => without("exp"));
+    setBackend("cpu-without-exp");
+    expect(() => exp(zeros([2]))).toThrow('[backend cpu-without-exp] primitive kernel "unary" is missing');
   });
 
   it("reads back asynchronously", async () => {
@@ -61,7 +62,7 @@ describe("backend registry", () => {
 
   it("refuses to mix tensors from two backends", () => {
     const onCpu = zeros([2]);
-    registerBackend("cpu-without-rope", withoutRope);
+    registerBackend("cpu-without-rope", () => without("rope"));
     setBackend("cpu-without-rope");
     const onOther = zeros([2]);
     expect(() => onCpu.add(onOther)).toThrow('[add] inputs live on backends "cpu" and "cpu-without-rope"');

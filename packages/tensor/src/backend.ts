@@ -10,8 +10,12 @@
  * elementwise kernels before it executes them at the next `read` (nothing in the contract forbids that:
  * inputs are never mutated except by the explicitly in-place `adamw` kernel, and outputs are fresh buffers).
  *
- * Every kernel is optional: calling one a backend lacks fails with an error naming the op and the backend,
- * e.g. `[backend gpu.js] op "rope" is not implemented; use setBackend("cpu") or the composed fallback`.
+ * The kernels come in two sets. The primitive kernels (`PrimitiveKernels`: elementwise unary / binary /
+ * where, copy, fill, reduce, matmul, and the row gathers and scatters) are required: they are all a backend
+ * needs, since every other op is built from them. The fused kernels (`FusedKernels`: softmax, rmsnorm, rope,
+ * cross-entropy and their backwards, AdamW, argmax, top-k, multinomial) are optional fast paths: where a
+ * backend lacks one, the front end runs that kernel's composition from primitives instead (`ops/composed.ts`,
+ * like mlx's `fast` ops), so a new backend starts with the primitives and adds fused kernels one at a time.
  *
  * Deliberately not here: autograd, broadcasting rules, dtype promotion — the front end resolves all of that
  * and hands kernels fully specified operands.
@@ -65,11 +69,12 @@ export interface AdamWHyperparameters {
 }
 
 /**
- * The kernels. Unless stated otherwise: inputs are views (any strides, including 0 for broadcast axes) that
- * the front end has already broadcast to the output shape; outputs are fresh contiguous buffers of the output
- * shape; kernels marked "contiguous" receive contiguous views.
+ * The primitive kernels, required of every backend. Unless stated otherwise (for these and the fused
+ * kernels): inputs are views (any strides, including 0 for broadcast axes) that the front end has already
+ * broadcast to the output shape; outputs are fresh contiguous buffers of the output shape; kernels marked
+ * "contiguous" receive contiguous views.
  */
-export interface Kernels {
+export interface PrimitiveKernels {
   /** out = op(x), elementwise; out has x's shape. */
   unary(op: UnaryOp, x: BufferView, out: BackendBuffer): void;
   /** out = op(a, b); a and b carry the output shape (broadcast through zero strides). */
@@ -99,6 +104,14 @@ export interface Kernels {
   takeAlongLastAxis(x: BufferView, indices: BufferView, out: BackendBuffer): void;
   /** Along the last axis: out[..., indices[..., j]] += source[..., j]; out pre-filled by the caller. */
   scatterAddAlongLastAxis(out: BackendBuffer, indices: BufferView, source: BufferView): void;
+}
+
+/**
+ * The fused kernels: optional fast paths. Where a backend lacks one, the front end runs the kernel's
+ * composition from the primitive kernels instead (`ops/composed.ts`); the conformance suite holds the two
+ * equal.
+ */
+export interface FusedKernels {
   /** Softmax (or log-softmax) over the last axis of contiguous x. */
   softmax(x: BufferView, out: BackendBuffer, log: boolean): void;
   /** Gradient of softmax / log-softmax over the last axis, from the forward output y and its gradient. */
@@ -162,7 +175,50 @@ export interface Kernels {
   multinomial(weights: BufferView, uniforms: BufferView, out: BackendBuffer): void;
 }
 
+/** Every kernel of the interface. */
+export interface Kernels extends PrimitiveKernels, FusedKernels {}
+
+/** What a backend provides: all the primitive kernels, any of the fused ones. */
+export type BackendKernels = PrimitiveKernels & Partial<FusedKernels>;
+
+export type PrimitiveKernelName = keyof PrimitiveKernels;
+export type FusedKernelName = keyof FusedKernels;
 export type KernelName = keyof Kernels;
+
+// Records rather than arrays, so that a kernel added to an interface but not to its list fails `tsc`.
+const primitiveKernelSet: Record<PrimitiveKernelName, true> = {
+  unary: true,
+  binary: true,
+  where: true,
+  copy: true,
+  fill: true,
+  reduce: true,
+  matmul: true,
+  gatherRows: true,
+  indexAddRows: true,
+  takeAlongLastAxis: true,
+  scatterAddAlongLastAxis: true,
+};
+const fusedKernelSet: Record<FusedKernelName, true> = {
+  softmax: true,
+  softmaxBackward: true,
+  rmsnorm: true,
+  rmsnormBackward: true,
+  rope: true,
+  crossEntropy: true,
+  crossEntropyBackward: true,
+  adamw: true,
+  argmax: true,
+  topk: true,
+  multinomial: true,
+};
+
+/** The primitive kernels' names: what a backend must implement. */
+export const primitiveKernelNames = Object.keys(primitiveKernelSet) as readonly PrimitiveKernelName[];
+/** The fused kernels' names: what a backend may implement for speed. */
+export const fusedKernelNames = Object.keys(fusedKernelSet) as readonly FusedKernelName[];
+/** Every kernel name of the interface. */
+export const kernelNames: readonly KernelName[] = [...primitiveKernelNames, ...fusedKernelNames];
 
 export interface BackendMemoryInfo {
   /** Bytes held by live buffers. */
@@ -197,8 +253,8 @@ export interface Backend {
    * exists; other code takes a composed path. Absent on device backends.
    */
   hostView?(buffer: BackendBuffer): TypedArray;
-  /** Kernel implementations; any may be missing. */
-  readonly kernels: Partial<Kernels>;
+  /** Kernel implementations: every primitive kernel, and the fused kernels this backend has. */
+  readonly kernels: BackendKernels;
   memory(): BackendMemoryInfo;
 }
 
@@ -253,13 +309,18 @@ export function listBackends(): string[] {
   return [...registry.keys()];
 }
 
-/** A backend's kernel, or an error naming the op and the backend. */
-export function kernel<K extends KernelName>(backend: Backend, name: K): Kernels[K] {
+/** A backend's primitive kernel, or an error naming the kernel and the backend. */
+export function kernel<K extends PrimitiveKernelName>(backend: Backend, name: K): PrimitiveKernels[K] {
   const implementation = backend.kernels[name];
   if (!implementation) {
     throw new Error(
-      `[backend ${backend.name}] op "${name}" is not implemented; switch with setBackend("cpu") or use the composed fallback`,
+      `[backend ${backend.name}] primitive kernel "${name}" is missing; every backend implements all of them (PrimitiveKernels in backend.ts)`,
     );
   }
-  return implementation as Kernels[K];
+  return implementation;
+}
+
+/** A backend's fused kernel, or undefined where it has none (the caller then runs the composition). */
+export function fusedKernel<K extends FusedKernelName>(backend: Backend, name: K): FusedKernels[K] | undefined {
+  return backend.kernels[name] as FusedKernels[K] | undefined;
 }

@@ -45,6 +45,13 @@ export type { DType, TypedArray } from "./dtype.js";
 export type { GradcheckOptions, GradcheckResult } from "./gradcheck.js";
 export { gradcheck } from "./gradcheck.js";
 export { keep, scope } from "./memory.js";
+export {
+  crossEntropyComposed,
+  logSoftmaxComposed,
+  rmsnormComposed,
+  ropeComposed,
+  softmaxComposed,
+} from "./ops/composed.js";
 export type { DropoutOptions } from "./ops/compound.js";
 export {
   dropout,
@@ -62,15 +69,7 @@ export {
   unsqueeze,
 } from "./ops/compound.js";
 export type { AdamWOptions } from "./ops/fused.js";
-export {
-  adamwUpdate,
-  adamwUpdateComposed,
-  crossEntropyComposed,
-  logSoftmaxComposed,
-  rmsnormComposed,
-  ropeComposed,
-  softmaxComposed,
-} from "./ops/fused.js";
+export { adamwUpdate, adamwUpdateComposed } from "./ops/fused.js";
 export type { MultinomialOptions } from "./ops/non-differentiable.js";
 export {
   argmax,

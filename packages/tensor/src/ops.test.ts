@@ -55,6 +55,7 @@ import {
   where,
   zeros,
 } from "./index.js";
+import { primitivesOnly, registerBackend } from "./internals.js";
 
 function close(actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance = 1e-6): void {
   expect(actual.length).toBe(expected.length);
@@ -123,13 +124,20 @@ function referenceMatmul(
 }
 
 /**
- * The shared op suite, run on every backend: the CPU backend, and the gpu.js backend in its `cpu` mode (its
- * other modes run the CPU-oracle conformance suite, conformance.test.ts, and in Chromium). References are
- * float64 loops or hand-computed values. Backends without float64 storage run the float64 cases in float32
- * at float32 tolerance; data-dependent diagnostics (an index out of range, a row with no positive weight)
- * need a readback, so only backends that validate on the host (the CPU backend) are held to them.
+ * The shared op suite, run on every backend: the CPU backend, the CPU backend restricted to its primitive
+ * kernels (every fused op then runs its composition from primitives), and the gpu.js backend in its `cpu`
+ * mode (its other modes run the CPU-oracle conformance suite, conformance.test.ts, and in Chromium).
+ * References are float64 loops or hand-computed values. Backends without float64 storage run the float64
+ * cases in float32 at float32 tolerance. Data-dependent diagnostics (an index out of range, a row with no
+ * positive weight) need a readback: the CPU's primitive kernels diagnose indices on the host, its fused
+ * kernels diagnose targets and weights; the compositions and the gpu.js kernels cannot.
  */
-const backends: { name: string; options?: object }[] = [{ name: "cpu" }, { name: "gpujs", options: { mode: "cpu" } }];
+registerBackend("cpu-primitives", () => primitivesOnly(getBackend("cpu"), "cpu-primitives"));
+const backends: { name: string; options?: object; checks: "all" | "indices" | "none" }[] = [
+  { name: "cpu", checks: "all" },
+  { name: "cpu-primitives", checks: "indices" },
+  { name: "gpujs", options: { mode: "cpu" }, checks: "none" },
+];
 
 /** float64 data where the current backend stores it, else float32. */
 function precise(data: readonly number[]): Float64Array | Float32Array {
@@ -141,9 +149,10 @@ function tolerance(float64: number): number {
   return getBackend().supportsDType("float64") ? float64 : Math.max(float64, 2e-6);
 }
 
-describe.each(backends)("ops on the $name backend", ({ name: backendName, options }) => {
+describe.each(backends)("ops on the $name backend", ({ name: backendName, options, checks }) => {
   const previous = getBackend().name;
-  const validatesOnHost = backendName === "cpu";
+  const validatesIndices = checks !== "none";
+  const validatesFusedInputs = checks === "all";
   beforeAll(() => {
     setBackend(backendName, options);
   });
@@ -311,6 +320,14 @@ describe.each(backends)("ops on the $name backend", ({ name: backendName, option
       close(values(maxed), max02);
       close(values(sum(x)), [data.reduce((s, v) => s + v, 0)]);
       expect(sum(x, -1).shape).toEqual([2, 3]);
+    });
+
+    it("max and sum of int32 tensors, negative values included", () => {
+      const x = tensor(new Int32Array([-5, -2, -9, -7, 3, -1]), { shape: [2, 3] });
+      expect(max(x, 1).toArray()).toEqual([-2, 3]);
+      expect(max(x, 0).toArray()).toEqual([-5, 3, -1]);
+      expect(sum(x, 1).toArray()).toEqual([-16, -5]);
+      expect(max(x).dtype).toBe("int32");
     });
 
     it("reduces a permuted view", () => {
@@ -490,7 +507,7 @@ describe.each(backends)("ops on the $name backend", ({ name: backendName, option
           [10, 11],
         ],
       ]);
-      if (validatesOnHost) {
+      if (validatesIndices) {
         expect(() => gatherRows(table, tensor(new Int32Array([3])))).toThrow(
           "[gather] index 3 at position 0 is outside [0, 3)",
         );
@@ -596,7 +613,7 @@ describe.each(backends)("ops on the $name backend", ({ name: backendName, option
       expect(() => crossEntropy(logits, tensor(new Int32Array([1, 2])))).toThrow(
         "[crossEntropy] shapes [3,3] and [2] are incompatible",
       );
-      if (validatesOnHost) {
+      if (validatesFusedInputs) {
         expect(() => crossEntropy(logits, tensor(new Int32Array([1, 3, 0])))).toThrow(
           "[crossEntropy] target 3 at row 1 is outside [0, 3)",
         );
@@ -632,7 +649,7 @@ describe.each(backends)("ops on the $name backend", ({ name: backendName, option
       expect(counts[2]).toBe(0);
       // 3:1 odds; 4000 draws put the share of class 3 within 0.75 ± 0.03 with overwhelming probability.
       expect(Math.abs(counts[3] / 4000 - 0.75)).toBeLessThan(0.03);
-      if (validatesOnHost) {
+      if (validatesFusedInputs) {
         expect(() => multinomial(tensor([[0, 0]]))).toThrow("[multinomial] row 0 has no positive weight");
       }
       expect(full([2], 1).toArray()).toEqual([1, 1]);

@@ -299,6 +299,27 @@ export const conformanceCases: ConformanceCase[] = [
     },
   },
   {
+    name: "rope over [batch, heads, positions, headDim] (the default sequence axis), forward and backward",
+    tolerance: 1e-5,
+    build() {
+      const x = parameter([2, 3, 4, 6], 25);
+      const angles = Float32Array.from({ length: 4 * 3 }, (_, i) => Math.floor(i / 3) * 10000 ** (-(i % 3) / 3));
+      const cosTable = tensor(Float32Array.from(angles, Math.cos), { shape: [4, 3] });
+      const sinTable = tensor(Float32Array.from(angles, Math.sin), { shape: [4, 3] });
+      const y = rope(x, cosTable, sinTable);
+      return { rope: y, ...gradients(probe(y, 66), { x }) };
+    },
+  },
+  {
+    name: "cross-entropy with every target ignored: loss 0, gradient 0",
+    tolerance: 0,
+    build() {
+      const logits = parameter([3, 4], 26);
+      const loss = crossEntropy(logits, tensor(new Int32Array([-100, -100, -100])));
+      return { loss, ...gradients(loss, { logits }) };
+    },
+  },
+  {
     name: "cross-entropy with ignored rows, forward and backward",
     tolerance: 1e-4,
     build() {
@@ -323,7 +344,7 @@ export const conformanceCases: ConformanceCase[] = [
     },
   },
   {
-    name: "argmax, topk (ties in index order) and multinomial (exact)",
+    name: "argmax, topk (ties in index order, int32, k = width) and multinomial (exact)",
     tolerance: 0,
     build() {
       const x = tensor([
@@ -337,11 +358,16 @@ export const conformanceCases: ConformanceCase[] = [
         [1, 1, 1, 1, 1, 1],
         [0, 0, 0, 0, 0, 2],
       ]);
+      const integers = tensor(new Int32Array([-5, -2, -2, -9, -7, -7, -7, -7]), { shape: [2, 4] });
+      const all = topk(integers, 4);
       return {
         argmax: argmax(x),
         topkValues: best.values,
         topkIndices: best.indices,
         multinomial: multinomial(weights, { samples: 5, seed: 7 }),
+        argmaxInt32: argmax(integers),
+        topkAllValues: all.values,
+        topkAllIndices: all.indices,
       };
     },
   },

@@ -1,86 +1,164 @@
 /**
- * The fused ops' compositions from primitives (like mlx's `fast` fallbacks): what a backend without the
- * fused kernel runs, and the reference the fused kernels are tested against. Also the AdamW update, fused
- * in one in-place kernel with a composed fallback.
- * Not here: the fused kernels and their backward rules (primitives.ts, the backends).
+ * Fused kernels, called with tensors: `fusedOp(backend, name)` gives the backend's kernel where it has one
+ * (allocating the outputs), else the kernel's composition from primitives (composed.ts), run without
+ * recording a graph and inside a scope. This is the one place that chooses, so every op built on a fused
+ * kernel — the fused ops' rules in primitives.ts, argmax / top-k / multinomial, AdamW — runs on a backend
+ * that has the primitive kernels only. Also the public AdamW update.
+ * Not here: the compositions themselves (composed.ts), the ops' validation (their front ends).
  */
-import { type AdamWHyperparameters, kernel } from "../backend.js";
-import { scope } from "../memory.js";
-import { normalizeAxis } from "../shape.js";
-import { noGrad, type Tensor } from "../tensor.js";
-import { mean } from "./compound.js";
-import { assign, notEqual } from "./non-differentiable.js";
 import {
-  add,
-  cast,
-  concat,
-  div,
-  exp,
-  log,
-  max,
-  maximum,
-  mul,
-  neg,
-  type RopeOptions,
-  reshape,
-  rsqrt,
-  slice,
-  sqrt,
-  sub,
-  sum,
-  takeAlongLastAxis,
-  where,
-} from "./primitives.js";
+  type AdamWHyperparameters,
+  type Backend,
+  type FusedKernelName,
+  type FusedKernels,
+  fusedKernel,
+} from "../backend.js";
+import { scope } from "../memory.js";
+import { emptyTensor, noGrad, type Tensor } from "../tensor.js";
+import {
+  adamwComposed,
+  argmaxComposed,
+  crossEntropyBackwardComposed,
+  crossEntropyComposed,
+  logSoftmaxComposed,
+  multinomialComposed,
+  rmsnormBackwardComposed,
+  rmsnormComposed,
+  ropeRowsComposed,
+  softmaxBackwardComposed,
+  softmaxComposed,
+  topkComposed,
+} from "./composed.js";
 
-/** softmax over the last axis: exp(x − max) / Σ exp(x − max). */
-export function softmaxComposed(x: Tensor): Tensor {
-  return scope(() => {
-    const shifted = exp(sub(x, max(x, -1, true)));
-    return div(shifted, sum(shifted, -1, true));
-  });
+/** Each fused kernel's signature over tensors: outputs are returned instead of passed in. */
+interface FusedOpSignatures {
+  softmax(x: Tensor, log: boolean): Tensor;
+  softmaxBackward(y: Tensor, gradY: Tensor, log: boolean): Tensor;
+  rmsnorm(x: Tensor, weight: Tensor, epsilon: number): Tensor;
+  rmsnormBackward(x: Tensor, weight: Tensor, gradY: Tensor, epsilon: number): [gradX: Tensor, gradWeight: Tensor];
+  rope(x: Tensor, cos: Tensor, sin: Tensor, rowsPerPosition: number, inverse: boolean): Tensor;
+  crossEntropy(logits: Tensor, targets: Tensor, ignoreIndex: number): Tensor;
+  crossEntropyBackward(logits: Tensor, targets: Tensor, ignoreIndex: number, gradLoss: Tensor): Tensor;
+  /** In place on param, m and v. */
+  adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, hyperparameters: AdamWHyperparameters): void;
+  argmax(x: Tensor): Tensor;
+  topk(x: Tensor, k: number): { values: Tensor; indices: Tensor };
+  multinomial(weights: Tensor, uniforms: Tensor): Tensor;
 }
 
-/** log-softmax over the last axis: (x − max) − log Σ exp(x − max). */
-export function logSoftmaxComposed(x: Tensor): Tensor {
-  return scope(() => {
-    const shifted = sub(x, max(x, -1, true));
-    return sub(shifted, log(sum(exp(shifted), -1, true)));
-  });
+/** One entry per fused kernel of backend.ts (a kernel without an entry fails `tsc`). */
+export type FusedOps = { [K in FusedKernelName]: FusedOpSignatures[K] };
+
+function present<K extends FusedKernelName>(backend: Backend, name: K): FusedKernels[K] {
+  return fusedKernel(backend, name) as FusedKernels[K];
 }
 
-export function rmsnormComposed(x: Tensor, weight: Tensor, epsilon = 1e-6): Tensor {
-  return scope(() => mul(mul(x, rsqrt(add(mean(mul(x, x), -1, true), epsilon))), weight));
+function like(x: Tensor, shape: readonly number[] = x.shape, dtype = x.dtype): Tensor {
+  return emptyTensor(shape, dtype, x.backend);
 }
 
-/** Rotate-half rotary embedding from slices, products and a concat. */
-export function ropeComposed(x: Tensor, cos: Tensor, sin: Tensor, options: RopeOptions = {}): Tensor {
-  return scope(() => {
-    const axis = normalizeAxis("rope", options.sequenceAxis ?? -2, x.rank);
-    const half = x.shape[x.rank - 1] / 2;
-    // Tables [positions, half] → [positions, 1, …, 1, half] so they broadcast against x's trailing axes.
-    const tableShape = [x.shape[axis], ...new Array<number>(x.rank - axis - 2).fill(1), half];
-    const c = reshape(cos, tableShape);
-    const s = reshape(sin, tableShape);
-    const first = slice(
-      x,
-      x.shape.map(() => 0),
-      [...x.shape.slice(0, -1), half],
+/** The fused kernels themselves, behind tensor signatures. */
+const viaKernels: FusedOps = {
+  softmax(x, log) {
+    const out = like(x);
+    present(x.backend, "softmax")(x.view(), out.storage.buffer, log);
+    return out;
+  },
+  softmaxBackward(y, gradY, log) {
+    const out = like(y);
+    present(y.backend, "softmaxBackward")(y.view(), gradY.view(), out.storage.buffer, log);
+    return out;
+  },
+  rmsnorm(x, weight, epsilon) {
+    const out = like(x);
+    present(x.backend, "rmsnorm")(x.view(), weight.view(), epsilon, out.storage.buffer);
+    return out;
+  },
+  rmsnormBackward(x, weight, gradY, epsilon) {
+    const gradX = like(x);
+    const gradWeight = like(weight);
+    present(x.backend, "rmsnormBackward")(
+      x.view(),
+      weight.view(),
+      gradY.view(),
+      epsilon,
+      gradX.storage.buffer,
+      gradWeight.storage.buffer,
     );
-    const second = slice(x, [...x.shape.slice(0, -1).map(() => 0), half]);
-    return concat([sub(mul(first, c), mul(second, s)), add(mul(second, c), mul(first, s))], -1);
-  });
-}
+    return [gradX, gradWeight];
+  },
+  rope(x, cos, sin, rowsPerPosition, inverse) {
+    const out = like(x);
+    present(x.backend, "rope")(x.view(), cos.view(), sin.view(), rowsPerPosition, inverse, out.storage.buffer);
+    return out;
+  },
+  crossEntropy(logits, targets, ignoreIndex) {
+    const out = like(logits, []);
+    present(logits.backend, "crossEntropy")(logits.view(), targets.view(), ignoreIndex, out.storage.buffer);
+    return out;
+  },
+  crossEntropyBackward(logits, targets, ignoreIndex, gradLoss) {
+    const out = like(logits);
+    present(logits.backend, "crossEntropyBackward")(
+      logits.view(),
+      targets.view(),
+      ignoreIndex,
+      gradLoss.view(),
+      out.storage.buffer,
+    );
+    return out;
+  },
+  adamw(param, grad, m, v, hyperparameters) {
+    present(param.backend, "adamw")(
+      param.storage.buffer,
+      grad.view("adamw"),
+      m.storage.buffer,
+      v.storage.buffer,
+      hyperparameters,
+    );
+  },
+  argmax(x) {
+    const out = like(x, x.shape.slice(0, -1), "int32");
+    present(x.backend, "argmax")(x.view("argmax"), out.storage.buffer);
+    return out;
+  },
+  topk(x, k) {
+    const shape = [...x.shape.slice(0, -1), k];
+    const values = like(x, shape);
+    const indices = like(x, shape, "int32");
+    present(x.backend, "topk")(x.view("topk"), k, values.storage.buffer, indices.storage.buffer);
+    return { values, indices };
+  },
+  multinomial(weights, uniforms) {
+    const out = like(weights, uniforms.shape, "int32");
+    present(weights.backend, "multinomial")(weights.view("multinomial"), uniforms.view(), out.storage.buffer);
+    return out;
+  },
+};
 
-/** Mean cross-entropy over kept targets: −Σ log-softmax[target] · kept / max(Σ kept, 1). */
-export function crossEntropyComposed(logits: Tensor, targets: Tensor, options: { ignoreIndex?: number } = {}): Tensor {
-  const ignoreIndex = options.ignoreIndex ?? -100;
-  return scope(() => {
-    const keptMask = notEqual(targets, ignoreIndex);
-    const safeTargets = reshape(where(keptMask, targets, 0), [...targets.shape, 1]);
-    const picked = reshape(takeAlongLastAxis(logSoftmaxComposed(logits), safeTargets), targets.shape);
-    const kept = cast(keptMask, logits.dtype);
-    return div(neg(sum(mul(picked, kept))), maximum(sum(kept), 1));
-  });
+/** The compositions from primitives, behind the same signatures. */
+const compositions: FusedOps = {
+  softmax: (x, log) => (log ? logSoftmaxComposed(x) : softmaxComposed(x)),
+  softmaxBackward: softmaxBackwardComposed,
+  rmsnorm: rmsnormComposed,
+  rmsnormBackward: rmsnormBackwardComposed,
+  rope: ropeRowsComposed,
+  crossEntropy: (logits, targets, ignoreIndex) => crossEntropyComposed(logits, targets, { ignoreIndex }),
+  crossEntropyBackward: crossEntropyBackwardComposed,
+  adamw: adamwComposed,
+  argmax: argmaxComposed,
+  topk: topkComposed,
+  multinomial: multinomialComposed,
+};
+
+/**
+ * The fused kernel `name` on `backend` over tensors: the backend's kernel, or — where it has none — the
+ * composition from primitives (never recorded for autograd: the fused ops' rules differentiate themselves).
+ */
+export function fusedOp<K extends FusedKernelName>(backend: Backend, name: K): FusedOps[K] {
+  if (fusedKernel(backend, name)) return viaKernels[name];
+  const composition = compositions[name] as (...inputs: unknown[]) => unknown;
+  return ((...inputs: unknown[]) => noGrad(() => scope(() => composition(...inputs)))) as FusedOps[K];
 }
 
 export interface AdamWOptions {
@@ -134,31 +212,11 @@ function checkAdamW(param: Tensor, grad: Tensor, m: Tensor, v: Tensor): void {
  */
 export function adamwUpdate(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, options: AdamWOptions): void {
   checkAdamW(param, grad, m, v);
-  kernel(param.backend, "adamw")(
-    param.storage.buffer,
-    grad.view("adamw"),
-    m.storage.buffer,
-    v.storage.buffer,
-    hyperparameters(options),
-  );
+  fusedOp(param.backend, "adamw")(param, grad, m, v, hyperparameters(options));
 }
 
-/** The same update composed of primitives (then assigned in place). */
+/** The same update composed of primitives (then assigned in place), whatever the backend has. */
 export function adamwUpdateComposed(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, options: AdamWOptions): void {
   checkAdamW(param, grad, m, v);
-  const { learningRate, beta1, beta2, epsilon, weightDecay, step } = hyperparameters(options);
-  noGrad(() =>
-    scope(() => {
-      const g = reshape(grad, param.shape);
-      const nextM = add(mul(m, beta1), mul(g, 1 - beta1));
-      const nextV = add(mul(v, beta2), mul(mul(g, g), 1 - beta2));
-      const mHat = div(nextM, 1 - beta1 ** step);
-      const vHat = div(nextV, 1 - beta2 ** step);
-      const decayed = mul(param, 1 - learningRate * weightDecay);
-      const nextParam = sub(decayed, div(mul(mHat, learningRate), add(sqrt(vHat), epsilon)));
-      assign(m, nextM);
-      assign(v, nextV);
-      assign(param, nextParam);
-    }),
-  );
+  adamwComposed(param, grad, m, v, hyperparameters(options));
 }

@@ -6,7 +6,8 @@
 import { kernel } from "../backend.js";
 import { uniform } from "../creation.js";
 import { formatShape, shapesEqual } from "../shape.js";
-import { emptyTensor, type Tensor, type TensorLike } from "../tensor.js";
+import type { Tensor, TensorLike } from "../tensor.js";
+import { fusedOp } from "./fused.js";
 import { binaryRaw, fullLike } from "./primitives.js";
 
 function compare(
@@ -51,9 +52,7 @@ function lastAxis(op: string, x: Tensor): number {
 /** Index of the maximum along the last axis (first on ties), int32 of shape x.shape[:-1]. */
 export function argmax(x: Tensor): Tensor {
   lastAxis("argmax", x);
-  const out = emptyTensor(x.shape.slice(0, -1), "int32", x.backend);
-  kernel(x.backend, "argmax")(x.view("argmax"), out.storage.buffer);
-  return out;
+  return fusedOp(x.backend, "argmax")(x);
 }
 
 /** The k largest values along the last axis, descending, and their int32 indices (ties: lower index first). */
@@ -62,11 +61,7 @@ export function topk(x: Tensor, k: number): { values: Tensor; indices: Tensor } 
   if (!Number.isInteger(k) || k < 1 || k > width) {
     throw new Error(`[topk] k = ${k} must be an integer in [1, ${width}] for shape ${formatShape(x.shape)}`);
   }
-  const shape = [...x.shape.slice(0, -1), k];
-  const values = emptyTensor(shape, x.dtype, x.backend);
-  const indices = emptyTensor(shape, "int32", x.backend);
-  kernel(x.backend, "topk")(x.view("topk"), k, values.storage.buffer, indices.storage.buffer);
-  return { values, indices };
+  return fusedOp(x.backend, "topk")(x, k);
 }
 
 export interface MultinomialOptions {
@@ -88,9 +83,7 @@ export function multinomial(weights: Tensor, options: MultinomialOptions = {}): 
   const dtype = weights.backend.supportsDType("float64") ? "float64" : "float32";
   const draws = uniform(shape, { dtype, ...(options.seed === undefined ? {} : { seed: options.seed }) });
   try {
-    const out = emptyTensor(shape, "int32", weights.backend);
-    kernel(weights.backend, "multinomial")(weights.view("multinomial"), draws.view(), out.storage.buffer);
-    return out;
+    return fusedOp(weights.backend, "multinomial")(weights, draws);
   } finally {
     draws.dispose();
   }

@@ -2,8 +2,9 @@
  * The primitive ops: each one's forward (backend kernels, no graph recording) and backward (built from
  * these same op functions, run under noGrad) side by side in ONE table typed `{ [P in PrimitiveOp]: Rule<P> }`,
  * so adding an op without its derivative fails `tsc`. `apply` runs a rule and records the autograd node.
- * The fused ops (softmax, log-softmax, rmsnorm, rope, cross-entropy) are primitives here too, with their
- * own backward kernels; their compositions from simpler primitives live in `fused.ts` and tests hold the two
+ * The fused ops (softmax, log-softmax, rmsnorm, rope, cross-entropy) are primitives here too, with backward
+ * rules of their own: both directions call fused kernels through `fusedOp` (fused.ts), which runs the
+ * kernel's composition from simpler primitives (composed.ts) on a backend without it; tests hold the two
  * equal. Not here: compound ops (compound.ts), non-differentiable ops (non-differentiable.ts).
  */
 import { type BinaryOp, type BufferView, kernel, type UnaryOp } from "../backend.js";
@@ -28,6 +29,7 @@ import {
   type TensorLike,
   viewOf,
 } from "../tensor.js";
+import { fusedOp } from "./fused.js";
 
 type NoAttributes = Record<string, never>;
 
@@ -946,23 +948,10 @@ export const rules: { [P in PrimitiveOp]: Rule<P> } = {
           `[rmsnorm] shapes ${formatShape(x.shape)} and ${formatShape(weight.shape)} are incompatible: weight must be [${lastAxisWidth(x)}]`,
         );
       }
-      const out = emptyTensor(x.shape, x.dtype, backend);
-      kernel(backend, "rmsnorm")(x.view("rmsnorm"), weight.view("rmsnorm"), epsilon, out.storage.buffer);
-      return out;
+      return fusedOp(backend, "rmsnorm")(x, weight, epsilon);
     },
-    backward: (g, { inputs: [x, weight], attributes: { epsilon } }) => {
-      const gradX = emptyTensor(x.shape, x.dtype, x.backend);
-      const gradWeight = emptyTensor(weight.shape, weight.dtype, x.backend);
-      kernel(x.backend, "rmsnormBackward")(
-        x.view(),
-        weight.view(),
-        g.view(),
-        epsilon,
-        gradX.storage.buffer,
-        gradWeight.storage.buffer,
-      );
-      return [gradX, gradWeight];
-    },
+    backward: (g, { inputs: [x, weight], attributes: { epsilon } }) =>
+      fusedOp(x.backend, "rmsnormBackward")(x, weight, g, epsilon),
   },
   rope: {
     forward: ([x, cos, sin], { rowsPerPosition }) => ropeRaw(x, cos, sin, rowsPerPosition, false),
@@ -974,46 +963,29 @@ export const rules: { [P in PrimitiveOp]: Rule<P> } = {
     ],
   },
   crossEntropy: {
-    forward: ([logits, targets], { ignoreIndex }) => {
-      const backend = backendOf("crossEntropy", [logits, targets]);
-      const out = emptyTensor([], logits.dtype, backend);
-      kernel(backend, "crossEntropy")(logits.view(), targets.view(), ignoreIndex, out.storage.buffer);
-      return out;
-    },
-    backward: (g, { inputs: [logits, targets], attributes: { ignoreIndex } }) => {
-      const out = emptyTensor(logits.shape, logits.dtype, logits.backend);
-      kernel(logits.backend, "crossEntropyBackward")(
-        logits.view(),
-        targets.view(),
-        ignoreIndex,
-        g.view(),
-        out.storage.buffer,
-      );
-      return [out, null];
-    },
+    forward: ([logits, targets], { ignoreIndex }) =>
+      fusedOp(backendOf("crossEntropy", [logits, targets]), "crossEntropy")(logits, targets, ignoreIndex),
+    backward: (g, { inputs: [logits, targets], attributes: { ignoreIndex } }) => [
+      fusedOp(logits.backend, "crossEntropyBackward")(logits, targets, ignoreIndex, g),
+      null,
+    ],
   },
 };
 
 function softmaxRaw(x: Tensor, log: boolean): Tensor {
   const backend = backendOf(log ? "logSoftmax" : "softmax", [x]);
   requireFloat(log ? "logSoftmax" : "softmax", x);
-  const out = emptyTensor(x.shape, x.dtype, backend);
-  kernel(backend, "softmax")(x.view(), out.storage.buffer, log);
-  return out;
+  return fusedOp(backend, "softmax")(x, log);
 }
 
 function softmaxBackwardRaw(y: Tensor, g: Tensor, log: boolean): Tensor {
-  const out = emptyTensor(y.shape, y.dtype, y.backend);
-  kernel(y.backend, "softmaxBackward")(y.view(), g.view(), out.storage.buffer, log);
-  return out;
+  return fusedOp(y.backend, "softmaxBackward")(y, g, log);
 }
 
 function ropeRaw(x: Tensor, cos: Tensor, sin: Tensor, rowsPerPosition: number, inverse: boolean): Tensor {
   const backend = backendOf("rope", [x, cos, sin]);
   requireFloat("rope", x);
-  const out = emptyTensor(x.shape, x.dtype, backend);
-  kernel(backend, "rope")(x.view(), cos.view(), sin.view(), rowsPerPosition, inverse, out.storage.buffer);
-  return out;
+  return fusedOp(backend, "rope")(x, cos, sin, rowsPerPosition, inverse);
 }
 
 /** The names of every primitive op, in table order. */

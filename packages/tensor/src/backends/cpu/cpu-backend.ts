@@ -392,7 +392,7 @@ const kernels: Kernels = {
 
 export class CpuBackend implements Backend {
   readonly name = "cpu";
-  readonly kernels: Partial<Kernels> = kernels;
+  readonly kernels: Kernels = kernels;
   private plainBytes = 0;
   private plainBuffers = 0;
 

@@ -264,7 +264,18 @@ export function reduceKernel(op: ReduceOp, x: ArrayView, axes: readonly number[]
   for (let axis = 0; axis < x.shape.length; axis++) {
     outStrides.push(reduced.has(axis) ? 0 : keptStrides[keptIndex++]);
   }
-  const initial = op === "sum" ? 0 : op === "max" ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
+  // ±Infinity for floats; an Int32Array would store them as 0, so integers start from their extremes.
+  const integer = out instanceof Int32Array;
+  const initial =
+    op === "sum"
+      ? 0
+      : op === "max"
+        ? integer
+          ? -(2 ** 31)
+          : Number.NEGATIVE_INFINITY
+        : integer
+          ? 2 ** 31 - 1
+          : Number.POSITIVE_INFINITY;
   out.fill(initial);
   let size = 1;
   for (const dimension of x.shape) size *= dimension;

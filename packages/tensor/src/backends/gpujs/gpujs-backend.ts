@@ -193,7 +193,7 @@ export class GpuJsBackend implements Backend {
   readonly maxElements: number;
   /** GL modes: the context's MAX_TEXTURE_SIZE. */
   maxTextureSize: number | null = null;
-  readonly kernels: Partial<Kernels>;
+  readonly kernels: Kernels;
   /** False on WebGPU, where readback is asynchronous only. */
   readonly synchronousReadback: boolean;
   private readonly gpu: GpuJsInstance;
