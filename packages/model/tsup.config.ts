@@ -1,9 +1,10 @@
 import { defineConfig } from "tsup";
 
 export default defineConfig({
-  entry: ["src/index.ts"],
+  entry: ["src/index.ts", "src/safetensors-entry.ts"],
   format: ["esm", "cjs"],
   dts: true,
+  splitting: true,
   sourcemap: true,
   clean: true,
   target: "node20",

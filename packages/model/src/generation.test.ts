@@ -4,7 +4,7 @@
  * cancellation, left-padded batches equal to their rows run alone, and streaming equal to generate.
  */
 import { readFileSync } from "node:fs";
-import { causal, type StrategyLike } from "@minimind/attention";
+import { causal, defineScoreMod, type StrategyLike, withScoreMod } from "@minimind/attention";
 import { memory, noGrad, scope } from "@minimind/tensor";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseMiniMindConfig } from "./config.js";
@@ -29,7 +29,7 @@ const model = MiniMindForCausalLM.fromStateDict(
 afterAll(() => model.dispose());
 
 const prompt = [1, 320, 275, 2401, 5, 88, 913];
-const noEos = { eosTokenId: -1 };
+const noEos = { eosTokenId: [] };
 
 /** Next-token logits of the whole sequence by an uncached forward (the reference the cache must match). */
 function nextLogits(ids: readonly number[]): Float32Array {
@@ -184,7 +184,8 @@ describe("generate", () => {
     const greedy = model.generate([prompt], { maxNewTokens: 8, ...noEos })[0] as number[];
     const at = greedy.findIndex((token, index) => index > 0 && greedy.indexOf(token) === index); // a first occurrence
     expect(at).toBeGreaterThan(0);
-    expect(model.generate([prompt], { maxNewTokens: 8, eosTokenId: [greedy[at] as number, -5] })).toEqual([
+    const absent = greedy.reduce((highest, id) => Math.max(highest, id), 0) + 1; // never generated here
+    expect(model.generate([prompt], { maxNewTokens: 8, eosTokenId: [absent, greedy[at] as number] })).toEqual([
       greedy.slice(0, at + 1),
     ]);
     const decode = (ids: readonly number[]) => ids.map((id) => `<${id}>`).join("");
@@ -266,72 +267,34 @@ describe("generate", () => {
   });
 });
 
-describe("attention fast paths", () => {
-  it("the matmul decode path (default causal) matches the general kernel within 1e-5", () => {
-    const general = { ...causal }; // the same mask under another identity takes the general kernel
+describe("attention kernels in the model", () => {
+  it("a decode step gives the same logits on the unmasked kernel and on the tiled one", () => {
+    // an identity score mod keeps the maths and forces the tiled kernel (score mods never run unmasked)
+    const tiled = withScoreMod(
+      causal,
+      defineScoreMod(
+        (score) => score,
+        () => 1,
+      ),
+    );
     const run = (attention: StrategyLike) =>
       noGrad(() =>
         scope(() => {
-          const first = model.forward({ inputIds: [prompt], useCache: true, attention });
-          const second = model.forward({
-            inputIds: [[42]],
-            pastKeyValues: first.pastKeyValues,
-            useCache: true,
-            attention,
-          });
-          return [...(first.logits.dataSync() as Float32Array), ...(second.logits.dataSync() as Float32Array)];
+          const cache = model.createCache();
+          try {
+            const first = model.forward({ inputIds: [prompt], cache, attention });
+            const second = model.forward({ inputIds: [[42]], cache, attention });
+            return [...(first.logits.dataSync() as Float32Array), ...(second.logits.dataSync() as Float32Array)];
+          } finally {
+            cache.dispose();
+          }
         }),
       );
-    const fast = run(causal);
-    const reference = run(general);
-    expect(Math.max(...fast.map((value, index) => Math.abs(value - (reference[index] as number))))).toBeLessThan(1e-5);
-  });
-});
-
-describe("stream", () => {
-  it("yields, step by step, exactly what generate returns (batch, sampling, EOS)", async () => {
-    const prompts = [prompt, [1, 2, 3, 4]];
-    const greedy = model.generate([prompt], { maxNewTokens: 5, ...noEos })[0] as number[];
-    const options = { maxNewTokens: 9, doSample: true, topK: 20, seed: 4, eosTokenId: greedy[4] as number };
-    const expected = model.generate(prompts, options);
-    const streamed: number[][] = prompts.map(() => []);
-    let steps = 0;
-    for await (const step of model.stream(prompts, options)) {
-      expect(step).toHaveLength(2);
-      step.forEach((tokens, row) => {
-        expect(tokens.length).toBeLessThanOrEqual(1);
-        streamed[row]?.push(...tokens);
-      });
-      steps++;
-    }
-    expect(streamed).toEqual(expected);
-    expect(steps).toBe(Math.max(...expected.map((row) => row.length)));
-  });
-
-  it("an abort from a timer lands between steps; breaking out early releases the cache", async () => {
-    const before = memory().tensors;
-    const controller = new AbortController();
-    const received: number[] = [];
-    setTimeout(() => controller.abort(), 1);
-    const maxNewTokens = config.max_position_embeddings - prompt.length; // as many as the context holds
-    await expect(async () => {
-      for await (const [tokens] of model.stream([prompt], { maxNewTokens, signal: controller.signal, ...noEos }))
-        received.push(...(tokens as number[]));
-    }).rejects.toThrow(/abort/i);
-    expect(received.length).toBeGreaterThan(0);
-    expect(received.length).toBeLessThan(maxNewTokens);
-    expect(memory().tensors).toBe(before);
-
-    const firstTwo: number[] = [];
-    for await (const [tokens] of model.stream([prompt], { maxNewTokens: 10, ...noEos })) {
-      firstTwo.push(...(tokens as number[]));
-      if (firstTwo.length === 2) break;
-    }
-    expect(firstTwo).toEqual(model.generate([prompt], { maxNewTokens: 2, ...noEos })[0]);
-    expect(memory().tensors).toBe(before);
-  });
-
-  it("checks options when called, before iterating", () => {
-    expect(() => model.stream([prompt], { topP: 2 })).toThrow(/topP is 2/);
+    const unmasked = run(causal);
+    const reference = run(tiled);
+    expect(unmasked.length).toBe((prompt.length + 1) * model.config.vocab_size);
+    expect(Math.max(...unmasked.map((value, index) => Math.abs(value - (reference[index] as number))))).toBeLessThan(
+      1e-5,
+    );
   });
 });

@@ -5,6 +5,7 @@
  * Not here: the decoding loop and its KV cache (model.ts); no tensors, no tokenizer (stop strings take a
  * caller-supplied `decode`).
  */
+import type { KeyValueCache, StrategyLike } from "@minimind/attention";
 import { uniformValues } from "@minimind/tensor";
 
 export interface GenerateOptions {
@@ -39,7 +40,35 @@ export interface GenerateOptions {
   readonly decode?: (ids: readonly number[]) => string;
   /** The id fed into left padding of shorter prompts (masked out; default 0). */
   readonly padTokenId?: number;
+  /**
+   * The attention strategy (@minimind/attention) over absolute positions — cache included — for the prompt
+   * and every generated token (default causal). Cache rules are enforced: a strategy that would make an
+   * earlier token see a later one is refused, never silently computed wrong.
+   */
+  readonly attention?: StrategyLike;
+  /**
+   * Continue this cache (multi-turn reuse: the prompt is only the new tokens) and leave it holding the prompt
+   * and every generated token but the last (`model.createCache()`). Default: a private cache, released.
+   */
+  readonly cache?: KeyValueCache;
 }
+
+const generateOptionNames: ReadonlySet<string> = new Set([
+  "maxNewTokens",
+  "doSample",
+  "temperature",
+  "topK",
+  "topP",
+  "repetitionPenalty",
+  "eosTokenId",
+  "seed",
+  "signal",
+  "stopStrings",
+  "decode",
+  "padTokenId",
+  "attention",
+  "cache",
+] satisfies (keyof GenerateOptions)[]);
 
 /** Checked generation settings, defaults filled in. */
 export interface GenerationSettings {
@@ -56,6 +85,8 @@ export interface GenerationSettings {
   readonly stopStrings: readonly string[];
   readonly decode: ((ids: readonly number[]) => string) | undefined;
   readonly padTokenId: number;
+  readonly attention: StrategyLike | undefined;
+  readonly cache: KeyValueCache | undefined;
 }
 
 function fail(message: string): never {
@@ -68,6 +99,15 @@ export function resolveGenerationSettings(
   defaultEos: number | readonly number[],
   vocabularySize: number,
 ): GenerationSettings {
+  if (typeof options !== "object" || options === null) fail("options must be an object");
+  for (const name of Object.keys(options)) {
+    if (!generateOptionNames.has(name))
+      fail(`unknown option "${name}"; expected one of ${[...generateOptionNames].join(", ")}`);
+  }
+  if (options.doSample !== undefined && typeof options.doSample !== "boolean")
+    fail(`doSample is ${JSON.stringify(options.doSample)}; expected true or false`);
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal))
+    fail("signal must be an AbortSignal (e.g. AbortSignal.timeout(ms) or an AbortController's signal)");
   const maxNewTokens = options.maxNewTokens ?? 32;
   if (!Number.isInteger(maxNewTokens) || maxNewTokens < 0)
     fail(`maxNewTokens is ${maxNewTokens}; expected a non-negative integer`);
@@ -82,7 +122,10 @@ export function resolveGenerationSettings(
   if (!(Number.isFinite(repetitionPenalty) && repetitionPenalty > 0))
     fail(`repetitionPenalty is ${repetitionPenalty}; expected a finite number > 0 (1 = off)`);
   const eosTokenIds = new Set([options.eosTokenId ?? defaultEos].flat() as number[]);
-  for (const id of eosTokenIds) if (!Number.isInteger(id)) fail(`eosTokenId ${id} is not an integer`);
+  for (const id of eosTokenIds) {
+    if (!Number.isInteger(id) || id < 0 || id >= vocabularySize)
+      fail(`eosTokenId ${id} is not a token id in [0, ${vocabularySize})`);
+  }
   const stopStrings = options.stopStrings ?? [];
   if (stopStrings.length > 0 && options.decode === undefined)
     fail("stopStrings need a `decode: (ids) => string` option (for example a tokenizer's decode)");
@@ -111,6 +154,8 @@ export function resolveGenerationSettings(
     stopStrings,
     decode: options.decode,
     padTokenId,
+    attention: options.attention,
+    cache: options.cache,
   };
 }
 

@@ -1,44 +1,52 @@
 import { describe, expect, it } from "vitest";
 import * as api from "./index.js";
+import * as weightFiles from "./safetensors-entry.js";
 
 describe("@minimind/model public API", () => {
   it("exports exactly the curated names", () => {
     expect(Object.keys(api).sort()).toEqual(
       [
-        "DEFAULT_MAX_SHARD_BYTES",
         "DEFAULT_ROPE_SCALING",
-        "MAX_SAFETENSORS_HEADER_BYTES",
         "MiniMindForCausalLM",
-        "SAFETENSORS_INDEX_NAME",
-        "SAFETENSORS_WEIGHTS_NAME",
         "assertStateDictMatchesConfig",
-        "bfloat16ToFloat32",
         "checkStateDict",
         "countParameters",
         "createMiniMindConfig",
         "defaultIntermediateSize",
+        "maxPositions",
+        "miniMindConfigToJson",
+        "parameterShapes",
+        "parseMiniMindConfig",
+        "rotaryTables",
+        "stateDictToFloat32",
+        "validateMiniMindConfig",
+      ].sort(),
+    );
+  });
+
+  it("keeps weight files in the @minimind/model/safetensors entry", () => {
+    expect(Object.keys(weightFiles).sort()).toEqual(
+      [
+        "DEFAULT_MAX_SHARD_BYTES",
+        "MAX_SAFETENSORS_HEADER_BYTES",
+        "SAFETENSORS_INDEX_NAME",
+        "SAFETENSORS_WEIGHTS_NAME",
+        "bfloat16ToFloat32",
         "dtypeByteSize",
         "float16ToFloat32",
         "float32ToBfloat16",
         "float32ToFloat16",
         "joinSafetensorsShards",
-        "maxPositions",
-        "miniMindConfigToJson",
-        "parameterShapes",
-        "parseMiniMindConfig",
         "parseSafetensorsIndex",
         "readMiniMindConfigFile",
         "readSafetensors",
         "readSafetensorsCheckpoint",
         "readSafetensorsFile",
         "readSafetensorsHeader",
-        "rotaryTables",
         "safetensorsIndexToJson",
         "shardSafetensors",
-        "stateDictToFloat32",
         "tensorFromFloat32",
         "tensorToFloat32",
-        "validateMiniMindConfig",
         "writeMiniMindConfigFile",
         "writeSafetensors",
         "writeSafetensorsCheckpoint",

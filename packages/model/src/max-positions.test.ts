@@ -7,7 +7,7 @@
 import { memory, noGrad, scope } from "@minimind/tensor";
 import { afterAll, describe, expect, it } from "vitest";
 import { createMiniMindConfig, maxPositions } from "./config.js";
-import { type LayerKeyValues, MiniMindForCausalLM } from "./model.js";
+import { MiniMindForCausalLM } from "./model.js";
 
 const small = { hidden_size: 32, num_hidden_layers: 1, num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 64 };
 const config = createMiniMindConfig({ ...small, max_position_embeddings: 16 });
@@ -57,19 +57,21 @@ describe("forward beyond the context", () => {
 
   it("counts the KV cache's positions and refuses explicit positionIds past the limit", () => {
     const before = memory().tensors;
-    let cache: readonly LayerKeyValues[] | undefined;
+    const cache = model.createCache();
     noGrad(() => {
       scope(() => {
-        cache = model.forward({ inputIds: [ids(12)], useCache: true }).pastKeyValues;
-        model.forward({ inputIds: [ids(4)], pastKeyValues: cache }); // positions 12–15: fine
-        expect(() => model.forward({ inputIds: [ids(5)], pastKeyValues: cache })).toThrow(
+        model.forward({ inputIds: [ids(12)], cache });
+        expect(() => model.forward({ inputIds: [ids(5)], cache })).toThrow(
           /past 12 \+ 5 new tokens reach position 16, beyond the model's context: max_position_embeddings is 16/,
         );
+        expect(cache.length).toBe(12); // refused before anything was appended
+        model.forward({ inputIds: [ids(4)], cache }); // positions 12–15: fine
         expect(() => model.forward({ inputIds: [ids(2)], positionIds: [[3, 16]] })).toThrow(
           /positionIds hold position 16, beyond the model's context/,
         );
       });
     });
+    cache.dispose();
     expect(memory().tensors).toBe(before);
   });
 
@@ -97,9 +99,9 @@ describe("forward beyond the context", () => {
 
 describe("generate beyond the context", () => {
   it("generates when prompt + maxNewTokens fits exactly", () => {
-    expect(model.generate([ids(10)], { maxNewTokens: 6, eosTokenId: -1 })[0]).toHaveLength(6);
+    expect(model.generate([ids(10)], { maxNewTokens: 6, eosTokenId: [] })[0]).toHaveLength(6);
     // Left-padded batch: the longest row counts.
-    expect(model.generate([ids(10), ids(3)], { maxNewTokens: 6, eosTokenId: -1 }).map((row) => row.length)).toEqual([
+    expect(model.generate([ids(10), ids(3)], { maxNewTokens: 6, eosTokenId: [] }).map((row) => row.length)).toEqual([
       6, 6,
     ]);
   });

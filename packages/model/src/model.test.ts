@@ -135,7 +135,7 @@ describe("greedy generate", () => {
     const model = MiniMindForCausalLM.fromStateDict(configOf(name), readTensors(name, "model.safetensors"), name);
     try {
       const prompt = rows(readTensors(name, "io.safetensors").get("input_ids")).map((row) => row.slice(0, 6));
-      const generated = model.generate(prompt, { maxNewTokens: 5, eosTokenId: -1 });
+      const generated = model.generate(prompt, { maxNewTokens: 5, eosTokenId: [] });
       const expected = prompt.map((row) => [...row]);
       for (let step = 0; step < 5; step++) {
         const next = scope(() =>

@@ -8,7 +8,7 @@ import { add, noGrad, scope, setBackend, type Tensor } from "@minimind/tensor";
 import type { GpuJsBackend, GpuJsMode } from "@minimind/tensor/gpujs";
 import "@minimind/tensor/gpujs";
 import { parseMiniMindConfig } from "../src/config.js";
-import { type LayerKeyValues, MiniMindForCausalLM } from "../src/model.js";
+import { MiniMindForCausalLM } from "../src/model.js";
 import { readSafetensors, type SafetensorsTensor } from "../src/safetensors.js";
 
 export interface BrowserCase {
@@ -120,21 +120,11 @@ async function decode(
   const prefillLength = (io.get("decode_prefill") as SafetensorsTensor<"I32">).data[0] as number;
   const [batch, length] = [inputIds.length, (inputIds[0] as number[]).length];
   const decoded = new Float32Array(batch * length * vocab);
-  let cache: LayerKeyValues[] | undefined;
+  const cache = model.createCache();
   for (let start = 0; start < length; ) {
     const count = start === 0 ? prefillLength : 1;
     const chunk = inputIds.map((row) => row.slice(start, start + count));
-    const step = noGrad(() =>
-      scope(() => {
-        const { logits, pastKeyValues } = model.forward({ inputIds: chunk, pastKeyValues: cache, useCache: true });
-        return { logits: logits.detach(), pastKeyValues: pastKeyValues as LayerKeyValues[] };
-      }),
-    );
-    for (const layer of cache ?? []) {
-      layer.key.dispose();
-      layer.value.dispose();
-    }
-    cache = step.pastKeyValues;
+    const step = noGrad(() => scope(() => ({ logits: model.forward({ inputIds: chunk, cache }).logits.detach() })));
     const logits = await read(step.logits);
     step.logits.dispose();
     for (let row = 0; row < batch; row++) {
@@ -142,10 +132,7 @@ async function decode(
     }
     start += count;
   }
-  for (const layer of cache ?? []) {
-    layer.key.dispose();
-    layer.value.dispose();
-  }
+  cache.dispose();
   return maxDifference(decoded, floats(io.get("decode_logits")));
 }
 

@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { add, noGrad, scope, type Tensor } from "@minimind/tensor";
 import { expect } from "vitest";
 import { parseMiniMindConfig } from "../config.js";
-import type { LayerKeyValues, MiniMindForCausalLM } from "../model.js";
+import type { MiniMindForCausalLM } from "../model.js";
 import { readSafetensors, type SafetensorsTensor } from "../safetensors.js";
 
 export const fixtures = new URL("../../../../../shared/fixtures/model/", import.meta.url);
@@ -106,23 +106,12 @@ export function measureDecode(model: MiniMindForCausalLM, io: Map<string, Safete
   const prefillLength = (io.get("decode_prefill") as SafetensorsTensor<"I32">).data[0] as number;
   const [batch, length] = [inputIds.length, (inputIds[0] as number[]).length];
   const decoded = new Float32Array(batch * length * vocab);
-  let cache: LayerKeyValues[] | undefined;
-  const release = () => {
-    for (const layer of cache ?? []) {
-      layer.key.dispose();
-      layer.value.dispose();
-    }
-  };
+  const cache = model.createCache();
   noGrad(() => {
     for (let start = 0; start < length; ) {
       const count = start === 0 ? prefillLength : 1;
       const chunk = inputIds.map((row) => row.slice(start, start + count));
-      const result = scope(() => {
-        const { logits, pastKeyValues } = model.forward({ inputIds: chunk, pastKeyValues: cache, useCache: true });
-        return { logits: copy(logits), pastKeyValues: pastKeyValues as LayerKeyValues[] };
-      });
-      release();
-      cache = result.pastKeyValues;
+      const result = scope(() => ({ logits: copy(model.forward({ inputIds: chunk, cache }).logits) }));
       for (let row = 0; row < batch; row++) {
         decoded.set(
           result.logits.subarray(row * count * vocab, (row + 1) * count * vocab),
@@ -132,7 +121,7 @@ export function measureDecode(model: MiniMindForCausalLM, io: Map<string, Safete
       start += count;
     }
   });
-  release();
+  cache.dispose();
   return maxAbsoluteDifference(decoded, floats(io.get("decode_logits")));
 }
 

@@ -1,0 +1,190 @@
+/**
+ * Loading and saving a model folder (Node): `config.json` plus `model.safetensors` (or a sharded index) under
+ * upstream names, with `fromPretrained`'s options checked (dtype, strict, config overrides, training, seed,
+ * warn) and, with `strict: false`, the skipped tensors reported. Produces checked float32 weights for the
+ * model's constructor; knows nothing of the architecture beyond the config's parameter shapes.
+ * Not here: the weight file formats themselves (safetensors*.ts) or the model (model.ts).
+ */
+import { createMiniMindConfig, type MiniMindConfig, type MiniMindConfigOptions, parameterShapes } from "./config.js";
+import { type SafetensorsTensor, tensorToFloat32 } from "./safetensors.js";
+import {
+  readMiniMindConfigFile,
+  readSafetensorsCheckpoint,
+  writeMiniMindConfigFile,
+  writeSafetensorsCheckpoint,
+} from "./safetensors-files.js";
+import { checkStateDict, type StateDictReport, stateDictToFloat32 } from "./state-dict.js";
+
+/** Options of `MiniMindForCausalLM.fromPretrained`. */
+export interface FromPretrainedOptions {
+  /**
+   * The compute dtype. Only "float32" (the default) today: F16 and BF16 weights are widened to float32 on
+   * load, exactly. Anything else is refused rather than silently computed in float32.
+   */
+  readonly dtype?: "float32";
+  /**
+   * true (default): the weights must fit the config exactly, and the error lists every missing, unexpected,
+   * mis-shaped or non-float tensor by name. false: missing parameters keep a fresh model's initial values
+   * (upstream init, `seed`), unexpected tensors are ignored, and both are reported through `warn`;
+   * mis-shaped and non-float tensors still throw, since they cannot be loaded at all.
+   */
+  readonly strict?: boolean;
+  /**
+   * Fields that override `config.json` (upstream names), e.g. `{ max_position_embeddings: 8192,
+   * inference_rope_scaling: true }` or `{ dropout: 0.1 }`; the result is validated like a file.
+   */
+  readonly config?: MiniMindConfigOptions;
+  /** Leave the model in training mode (dropout, MoE aux loss). Default false: eval mode, as upstream's HF `from_pretrained`. */
+  readonly training?: boolean;
+  /** Seed for the initial values of missing parameters under `strict: false` (default 0). */
+  readonly seed?: number;
+  /**
+   * Receives what `strict: false` skipped (a message naming every missing and unexpected tensor, and the
+   * report). Default `console.warn`. Not called when nothing was skipped.
+   */
+  readonly warn?: (message: string, report: StateDictReport) => void;
+}
+
+const fromPretrainedOptionNames = new Set(["dtype", "strict", "config", "training", "seed", "warn"]);
+
+function checkFromPretrainedOptions(options: FromPretrainedOptions): {
+  strict: boolean;
+  training: boolean;
+  seed: number;
+  warn: (message: string, report: StateDictReport) => void;
+} {
+  const fail = (message: string): never => {
+    throw new Error(`[fromPretrained] ${message}`);
+  };
+  if (typeof options !== "object" || options === null) fail("options must be an object");
+  for (const name of Object.keys(options)) {
+    if (!fromPretrainedOptionNames.has(name))
+      fail(`unknown option "${name}"; expected one of ${[...fromPretrainedOptionNames].join(", ")}`);
+  }
+  const dtype: unknown = options.dtype ?? "float32";
+  if (dtype !== "float32") {
+    fail(
+      `dtype is ${JSON.stringify(dtype)}; only "float32" is supported (weights stored as F16/BF16 are widened to float32 on load)`,
+    );
+  }
+  for (const name of ["strict", "training"] as const) {
+    const value: unknown = options[name];
+    if (value !== undefined && typeof value !== "boolean") fail(`${name} is ${String(value)}; expected true or false`);
+  }
+  const seed = options.seed ?? 0;
+  if (!Number.isInteger(seed)) fail(`seed is ${seed}; expected an integer`);
+  if (options.warn !== undefined && typeof options.warn !== "function") fail("warn must be a function");
+  if (options.config !== undefined && (typeof options.config !== "object" || options.config === null))
+    fail("config must be an object of config.json fields to override");
+  return {
+    strict: options.strict ?? true,
+    training: options.training ?? false,
+    seed,
+    warn: options.warn ?? ((message: string) => console.warn(message)),
+  };
+}
+
+/** `config` with the given fields replaced, validated as a whole; unknown field names are refused. */
+function overrideConfig(config: MiniMindConfig, overrides: MiniMindConfigOptions, source: string): MiniMindConfig {
+  const { model_type: _modelType, ...fields } = config;
+  for (const name of Object.keys(overrides)) {
+    if (!(name in fields)) {
+      throw new Error(
+        `[fromPretrained] the config option has an unknown field "${name}"; expected MiniMindConfig fields (upstream names) such as max_position_embeddings, dropout, eos_token_id`,
+      );
+    }
+  }
+  const merged: MiniMindConfigOptions = { ...fields, ...overrides };
+  // rope_scaling overrides merge field by field into the file's; turning YaRN off drops the file's values.
+  const ropeScaling =
+    merged.inference_rope_scaling === true
+      ? overrides.rope_scaling === null
+        ? null
+        : { ...(config.rope_scaling ?? {}), ...(overrides.rope_scaling ?? {}) }
+      : (overrides.rope_scaling ?? null);
+  return createMiniMindConfig({ ...merged, rope_scaling: ropeScaling }, `${source} with the config option`);
+}
+
+/**
+ * strict: false — the float32 weights of every tensor that fits a parameter, and the report. Mis-shaped or
+ * non-float tensors still throw (naming them), since no parameter can take them.
+ */
+function looseFloat32(
+  stateDict: ReadonlyMap<string, SafetensorsTensor>,
+  config: MiniMindConfig,
+  source: string,
+): { weights: Map<string, Float32Array>; report: StateDictReport } {
+  const report = checkStateDict(stateDict, config);
+  if (report.mismatched.length > 0 || report.wrongDtype.length > 0) {
+    const faults = [
+      ...report.mismatched.map(
+        ({ name, shape, expected }) => `${name} is [${shape.join(", ")}], expected [${expected.join(", ")}]`,
+      ),
+      ...report.wrongDtype.map(({ name, dtype }) => `${name} is ${dtype}, not a float weight (F32/F16/BF16)`),
+    ];
+    throw new Error(
+      `[fromPretrained] ${source}: strict: false skips missing and unexpected tensors, but these cannot be loaded: ${faults.join("; ")}`,
+    );
+  }
+  const weights = new Map<string, Float32Array>();
+  for (const name of parameterShapes(config).keys()) {
+    const tensor = stateDict.get(name);
+    if (tensor !== undefined) weights.set(name, tensorToFloat32(tensor, name, source));
+  }
+  return { weights, report };
+}
+
+/** What `readPretrained` hands the model's constructor. */
+export interface PretrainedWeights {
+  readonly config: MiniMindConfig;
+  /** Float32 weights by upstream name; with `strict: false` some may be missing (initialised fresh). */
+  readonly weights: Map<string, Float32Array>;
+  readonly seed: number;
+  readonly training: boolean;
+}
+
+/** Reads and checks a model folder: the config (with overrides) and float32 weights under upstream names. */
+export async function readPretrained(directory: string, options: FromPretrainedOptions): Promise<PretrainedWeights> {
+  const settings = checkFromPretrainedOptions(options);
+  const separator = directory.endsWith("/") ? "" : "/";
+  const configFile = `${directory}${separator}config.json`;
+  let config = await readMiniMindConfigFile(configFile);
+  if (options.config !== undefined) config = overrideConfig(config, options.config, configFile);
+  const stateDict = await readSafetensorsCheckpoint(directory);
+  const { seed, training } = settings;
+  if (settings.strict) {
+    const float32 = stateDictToFloat32(stateDict, config, directory);
+    return {
+      config,
+      weights: new Map([...float32].map(([name, weight]) => [name, weight.data] as const)),
+      seed,
+      training,
+    };
+  }
+  const { weights, report } = looseFloat32(stateDict, config, directory);
+  if (report.missing.length > 0 || report.unexpected.length > 0) {
+    const parts: string[] = [];
+    if (report.missing.length > 0) {
+      parts.push(
+        `missing ${report.missing.length} (initialised as a new model's, seed ${seed}): ${report.missing.join(", ")}`,
+      );
+    }
+    if (report.unexpected.length > 0) {
+      parts.push(`unexpected ${report.unexpected.length} (ignored): ${report.unexpected.join(", ")}`);
+    }
+    settings.warn(`[fromPretrained] ${directory} loaded with strict: false; ${parts.join("; ")}`, report);
+  }
+  return { config, weights, seed, training };
+}
+
+/** Writes `config.json` and `model.safetensors` (F32, upstream names) into a folder; returns the weight files. */
+export async function writePretrained(
+  directory: string,
+  config: MiniMindConfig,
+  stateDict: ReadonlyMap<string, SafetensorsTensor>,
+): Promise<string[]> {
+  const separator = directory.endsWith("/") ? "" : "/";
+  const written = await writeSafetensorsCheckpoint(directory, stateDict);
+  await writeMiniMindConfigFile(`${directory}${separator}config.json`, config);
+  return written;
+}
