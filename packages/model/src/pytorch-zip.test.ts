@@ -48,6 +48,12 @@ describe("readZipArchive", () => {
   it("reads deflated entries through inflateRaw, and says what to do without one", () => {
     const deflated = buildZip(records.map((record) => ({ ...record, method: 8 as const })));
     expect(readAll(deflated, { inflateRaw })).toEqual(expected);
+    const bomb = deflated.slice(); // archive/data.pkl claiming 4 GB from a dozen deflated bytes
+    const central = Buffer.from(bomb).indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
+    new DataView(bomb.buffer).setUint32(central + 24, 0xfffffff0, true);
+    expect(() => readZipArchive(bomb, { source: "d.pth", inflateRaw }).read("archive/data.pkl")).toThrow(
+      /^\[pth\] d\.pth: zip: entry "archive\/data\.pkl" claims 4294967280 bytes from \d+ deflated bytes, more than deflate can produce$/,
+    );
     expect(() => readZipArchive(deflated, { source: "d.pth" }).read("archive/data/0")).toThrow(
       '[pth] d.pth: zip: entry "archive/data/0" is deflated; pass an inflateRaw function (readPthFile does) or re-save it uncompressed with torch.save',
     );

@@ -294,6 +294,9 @@ export function readZipArchive(bytes: Uint8Array, options: ReadZipOptions = {}):
   return { entries, read };
 }
 
+/** Deflate expands at most about 1032:1 (258-byte matches coded in 2 bits), which bounds what an entry may claim. */
+const maximumDeflateRatio = 1032;
+
 function readEntry(
   file: Uint8Array,
   entries: ReadonlyMap<string, ZipEntry>,
@@ -311,6 +314,12 @@ function readEntry(
       fail(
         source,
         `zip: ${label} is deflated; pass an inflateRaw function (readPthFile does) or re-save it uncompressed with torch.save`,
+      );
+    }
+    if (entry.uncompressedSize > entry.compressedSize * maximumDeflateRatio + 64) {
+      fail(
+        source,
+        `zip: ${label} claims ${entry.uncompressedSize} bytes from ${entry.compressedSize} deflated bytes, more than deflate can produce`,
       );
     }
     try {
