@@ -37,7 +37,9 @@ export async function readPthFile(file: string, options: ReadPthFileOptions = {}
  */
 export async function findPthFile(fileOrDirectory: string): Promise<string> {
   const { fs, path } = await nodeFileAccess("pth", "findPthFile", useInstead);
-  const stat = await fs.stat(fileOrDirectory);
+  const stat = await fs.stat(fileOrDirectory).catch((error: NodeJS.ErrnoException) => {
+    throw new Error(`[pth] ${fileOrDirectory}: cannot read it (${error.code ?? error.message})`);
+  });
   if (!stat.isDirectory()) return fileOrDirectory;
   const candidates = (await fs.readdir(fileOrDirectory)).filter((entry) => entry.endsWith(".pth")).sort();
   const weights = candidates.filter((entry) => !entry.endsWith("_resume.pth"));
