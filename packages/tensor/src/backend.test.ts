@@ -42,6 +42,8 @@ describe("backend registry", () => {
     const t = tensor(table.dataSync(), { shape: [3, 2] });
     expect(y.backend.name).toBe("cpu-without-rope");
     const composed = rope(y, t, t).dataSync();
+    expect(composed.length).toBe(24);
+    expect(fused.length).toBe(24);
     for (let index = 0; index < fused.length; index++) expect(composed[index]).toBeCloseTo(fused[index], 6);
   });
 

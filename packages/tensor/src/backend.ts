@@ -38,7 +38,7 @@ export interface BufferView {
   readonly offset: number;
 }
 
-export type UnaryOp = "neg" | "exp" | "log" | "sqrt" | "rsqrt" | "sigmoid" | "silu" | "abs" | "square" | "reciprocal";
+export type UnaryOp = "neg" | "exp" | "log" | "sqrt" | "rsqrt" | "sigmoid" | "silu" | "abs";
 
 /** Binary elementwise ops. Comparisons write 1 or 0 (into a bool or numeric output). */
 export type BinaryOp =
@@ -56,7 +56,7 @@ export type BinaryOp =
   | "less"
   | "lessEqual";
 
-export type ReduceOp = "sum" | "max" | "min";
+export type ReduceOp = "sum" | "max";
 
 export interface AdamWHyperparameters {
   learningRate: number;

@@ -48,11 +48,3 @@ export function dtypeOfArray(array: TypedArray): DType {
   if (array instanceof Int32Array) return "int32";
   return "bool";
 }
-
-/** The result dtype of a binary arithmetic op: the wider float wins; ints stay ints; bools promote to int32. */
-export function promoteDTypes(a: DType, b: DType): DType {
-  if (a === b) return a === "bool" ? "int32" : a;
-  if (a === "float64" || b === "float64") return "float64";
-  if (a === "float32" || b === "float32") return "float32";
-  return "int32";
-}

@@ -18,26 +18,44 @@ import {
   uniform,
 } from "./index.js";
 
-function expectClose(fast: Tensor, composed: Tensor, tolerance: number): void {
-  expect(fast.shape).toEqual(composed.shape);
-  const a = fast.dataSync();
-  const b = composed.dataSync();
-  for (let index = 0; index < a.length; index++) {
-    const error = Math.abs(a[index] - b[index]);
-    if (!(error <= tolerance * Math.max(1, Math.abs(b[index])))) {
-      throw new Error(`element ${index}: fused ${a[index]} vs composed ${b[index]}`);
+/**
+ * Both sides element by element, after checking they have the same, non-zero number of elements (so an empty or
+ * missing result cannot pass).
+ */
+function expectCloseArrays(
+  fast: ArrayLike<number>,
+  composed: ArrayLike<number>,
+  tolerance: number,
+  label: string,
+): void {
+  expect(fast.length, `${label}: element count`).toBe(composed.length);
+  expect(composed.length, `${label}: nothing to compare`).toBeGreaterThan(0);
+  for (let index = 0; index < composed.length; index++) {
+    const error = Math.abs(fast[index] - composed[index]);
+    if (!(error <= tolerance * Math.max(1, Math.abs(composed[index])))) {
+      throw new Error(`${label}, element ${index}: fused ${fast[index]} vs composed ${composed[index]}`);
     }
   }
 }
 
-/** Gradient of sum(f(x) ⊙ r) w.r.t. each input, as a flat array per input. */
-function gradients(f: (...inputs: Tensor[]) => Tensor, inputs: Tensor[], projection: Tensor): Float64Array[] {
+function expectClose(fast: Tensor, composed: Tensor, tolerance: number, label = "values"): void {
+  expect(fast.shape, `${label}: shape`).toEqual(composed.shape);
+  expectCloseArrays(fast.dataSync(), composed.dataSync(), tolerance, label);
+}
+
+/** Gradient of sum(f(x) ⊙ r) w.r.t. each input, as a flat array per input; an input without one fails. */
+function gradients(f: (...inputs: Tensor[]) => Tensor, inputs: Tensor[], projection: Tensor, side: string) {
   for (const input of inputs) input.zeroGrad();
   f(...inputs)
     .mul(projection)
     .sum()
     .backward();
-  const result = inputs.map((input) => Float64Array.from(input.grad?.dataSync() ?? []));
+  const result = inputs.map((input, index) => {
+    const gradient = input.grad;
+    if (gradient === null) throw new Error(`${side}: input ${index} received no gradient`);
+    expect(gradient.shape, `${side}: shape of the gradient of input ${index}`).toEqual(input.shape);
+    return Float64Array.from(gradient.dataSync());
+  });
   for (const input of inputs) input.zeroGrad();
   return result;
 }
@@ -50,15 +68,17 @@ function expectSameGradients(
   tolerance: number,
 ): void {
   const projection = uniform(outputShape, { seed: 99, low: -1, high: 1, dtype: inputs[0].dtype });
-  const fastGradients = gradients(fast, inputs, projection);
-  const composedGradients = gradients(composed, inputs, projection);
-  fastGradients.forEach((gradient, inputIndex) => {
-    gradient.forEach((value, index) => {
-      const reference = composedGradients[inputIndex][index];
-      if (!(Math.abs(value - reference) <= tolerance * Math.max(1, Math.abs(reference)))) {
-        throw new Error(`input ${inputIndex} element ${index}: fused ${value} vs composed ${reference}`);
-      }
-    });
+  const fastGradients = gradients(fast, inputs, projection, "fused");
+  const composedGradients = gradients(composed, inputs, projection, "composed");
+  expect(fastGradients.length).toBe(inputs.length);
+  expect(composedGradients.length).toBe(inputs.length);
+  inputs.forEach((_, inputIndex) => {
+    expectCloseArrays(
+      fastGradients[inputIndex],
+      composedGradients[inputIndex],
+      tolerance,
+      `gradient of input ${inputIndex}`,
+    );
   });
 }
 
@@ -143,9 +163,9 @@ describe("fused ops agree with their compositions from primitives (float32)", ()
       adamwUpdate(fastParam, grad, fastM, fastV, options);
       adamwUpdateComposed(composedParam, grad, composedM, composedV, options);
     }
-    expectClose(fastParam, composedParam, 1e-6);
-    expectClose(fastM, composedM, 1e-6);
-    expectClose(fastV, composedV, 1e-6);
+    expectClose(fastParam, composedParam, 1e-6, "param");
+    expectClose(fastM, composedM, 1e-6, "m");
+    expectClose(fastV, composedV, 1e-6, "v");
   });
 
   it("AdamW first step matches the closed form", () => {

@@ -54,12 +54,6 @@ const unaryRows: Record<UnaryOp, UnaryRow> = {
   abs: (x, xOffset, xStride, out, outOffset, n) => {
     for (let o = outOffset, p = xOffset, end = outOffset + n; o < end; o++, p += xStride) out[o] = Math.abs(x[p]);
   },
-  square: (x, xOffset, xStride, out, outOffset, n) => {
-    for (let o = outOffset, p = xOffset, end = outOffset + n; o < end; o++, p += xStride) out[o] = x[p] * x[p];
-  },
-  reciprocal: (x, xOffset, xStride, out, outOffset, n) => {
-    for (let o = outOffset, p = xOffset, end = outOffset + n; o < end; o++, p += xStride) out[o] = 1 / x[p];
-  },
 };
 
 /**
@@ -264,18 +258,8 @@ export function reduceKernel(op: ReduceOp, x: ArrayView, axes: readonly number[]
   for (let axis = 0; axis < x.shape.length; axis++) {
     outStrides.push(reduced.has(axis) ? 0 : keptStrides[keptIndex++]);
   }
-  // ±Infinity for floats; an Int32Array would store them as 0, so integers start from their extremes.
-  const integer = out instanceof Int32Array;
-  const initial =
-    op === "sum"
-      ? 0
-      : op === "max"
-        ? integer
-          ? -(2 ** 31)
-          : Number.NEGATIVE_INFINITY
-        : integer
-          ? 2 ** 31 - 1
-          : Number.POSITIVE_INFINITY;
+  // −Infinity for floats; an Int32Array would store it as 0, so integers start from their minimum.
+  const initial = op === "sum" ? 0 : out instanceof Int32Array ? -(2 ** 31) : Number.NEGATIVE_INFINITY;
   out.fill(initial);
   let size = 1;
   for (const dimension of x.shape) size *= dimension;
@@ -291,20 +275,15 @@ export function reduceKernel(op: ReduceOp, x: ArrayView, axes: readonly number[]
     if (outStride === 0) {
       let accumulator = out[o];
       if (op === "sum") for (let j = 0; j < n; j++, p += xStride) accumulator += data[p];
-      else if (op === "max") {
+      else {
         for (let j = 0; j < n; j++, p += xStride)
           if (data[p] > accumulator || Number.isNaN(data[p])) accumulator = data[p];
-      } else {
-        for (let j = 0; j < n; j++, p += xStride)
-          if (data[p] < accumulator || Number.isNaN(data[p])) accumulator = data[p];
       }
       out[o] = accumulator;
     } else if (op === "sum") {
       for (let j = 0; j < n; j++, p += xStride, o += outStride) out[o] += data[p];
-    } else if (op === "max") {
-      for (let j = 0; j < n; j++, p += xStride, o += outStride) if (data[p] > out[o]) out[o] = data[p];
     } else {
-      for (let j = 0; j < n; j++, p += xStride, o += outStride) if (data[p] < out[o]) out[o] = data[p];
+      for (let j = 0; j < n; j++, p += xStride, o += outStride) if (data[p] > out[o]) out[o] = data[p];
     }
     walker.advance();
   }

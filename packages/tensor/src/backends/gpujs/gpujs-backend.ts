@@ -562,7 +562,7 @@ export class GpuJsBackend implements Backend {
         const inner = axes.reduce((product, axis) => product * x.shape[axis], 1);
         const source = this.contiguous(permuted, "input");
         if (inner === 0) {
-          this.fill(target, op === "sum" ? 0 : op === "max" ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY);
+          this.fill(target, op === "sum" ? 0 : Number.NEGATIVE_INFINITY);
         } else {
           this.launch(`reduce:${op}`, sources.reduceRowsSource(op), target, [source.buffer, source.offset, inner]);
         }

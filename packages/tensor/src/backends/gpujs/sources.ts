@@ -75,8 +75,6 @@ const unaryExpressions: Record<UnaryOp, string> = {
   sigmoid: "1 / (1 + Math.exp(-value))",
   silu: "value / (1 + Math.exp(-value))",
   abs: "Math.abs(value)",
-  square: "value * value",
-  reciprocal: "1 / value",
 };
 
 export function unarySource(op: UnaryOp): string {
@@ -176,11 +174,10 @@ export const fillSource = kernelSource(["value"], "return value;");
 /** Identity over a flat input: turns an uploaded host array into a device value. */
 export const uploadSource = kernelSource(["x"], "return x[this.thread.x];");
 
-const reduceInit: Record<ReduceOp, string> = { sum: "0", max: "x[base]", min: "x[base]" };
+const reduceInit: Record<ReduceOp, string> = { sum: "0", max: "x[base]" };
 const reduceStep: Record<ReduceOp, string> = {
   sum: "acc = acc + x[base + i];",
   max: "acc = Math.max(acc, x[base + i]);",
-  min: "acc = Math.min(acc, x[base + i]);",
 };
 
 /** Reduce each contiguous row of `inner` elements. */

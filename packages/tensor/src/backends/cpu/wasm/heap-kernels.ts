@@ -1,5 +1,5 @@
 /**
- * What single-threaded kernel modules over the pooled wasm heap share (elementwise.ts, transcendental.ts):
+ * What a single-threaded kernel module over the pooled wasm heap needs (transcendental.ts today):
  * instantiating a module of functions against the heap's memory, once, and turning (heap block, element
  * offset) operands into checked byte addresses.
  */
