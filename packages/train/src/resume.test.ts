@@ -29,14 +29,17 @@ function startChild(settings: ResumeRunSettings, until: RegExp): { child: ChildP
     child.stderr?.on("data", (chunk: Buffer) => {
       stderr += chunk.toString();
     });
-    child.on("exit", (code, signal) => reject(new Error(`child exited (${code ?? signal}) early:\n${stdout}\n${stderr}`)));
+    child.on("exit", (code, signal) =>
+      reject(new Error(`child exited (${code ?? signal}) early:\n${stdout}\n${stderr}`)),
+    );
   });
   return { child, reached };
 }
 
 function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve({ code: child.exitCode, signal: child.signalCode });
+    if (child.exitCode !== null || child.signalCode !== null)
+      resolve({ code: child.exitCode, signal: child.signalCode });
     else child.on("exit", (code, signal) => resolve({ code, signal }));
   });
 }
@@ -57,30 +60,33 @@ const cases = [
 ] as const;
 
 describe("exact resume", () => {
-  it.each(cases)("$stage (packed: $packed): 20 steps straight = 10, SIGKILL, resume, 10 — bit for bit", async ({ stage, packed }) => {
-    const straightDirectory = temporaryDirectory();
-    const straight = await resumeRun({ stage, packed, maxSteps: 20, outputDirectory: straightDirectory });
-    expect(straight.result.step).toBe(20);
+  it.each(cases)(
+    "$stage (packed: $packed): 20 steps straight = 10, SIGKILL, resume, 10 — bit for bit",
+    async ({ stage, packed }) => {
+      const straightDirectory = temporaryDirectory();
+      const straight = await resumeRun({ stage, packed, maxSteps: 20, outputDirectory: straightDirectory });
+      expect(straight.result.step).toBe(20);
 
-    const directory = temporaryDirectory();
-    const { child, reached } = startChild(
-      { stage, packed, maxSteps: 20, outputDirectory: directory, checkpointEvery: 10, hangAfter: 10 },
-      /^CHECKPOINT 10 /,
-    );
-    await reached;
-    child.kill("SIGKILL");
-    expect((await exited(child)).signal).toBe("SIGKILL");
-    expect(await listCheckpoints(directory)).toEqual([10]);
+      const directory = temporaryDirectory();
+      const { child, reached } = startChild(
+        { stage, packed, maxSteps: 20, outputDirectory: directory, checkpointEvery: 10, hangAfter: 10 },
+        /^CHECKPOINT 10 /,
+      );
+      await reached;
+      child.kill("SIGKILL");
+      expect((await exited(child)).signal).toBe("SIGKILL");
+      expect(await listCheckpoints(directory)).toEqual([10]);
 
-    const resumed = await resumeRun({ stage, packed, maxSteps: 20, outputDirectory: directory, resume: "latest" });
-    expect(resumed.result.step).toBe(20);
-    const expected = await stateOf(join(straightDirectory, "checkpoint-20"));
-    const actual = await stateOf(join(directory, "checkpoint-20"));
-    expect(actual.model === expected.model).toBe(true);
-    expect(actual.optimizer === expected.optimizer).toBe(true);
-    // The straight run really moved away from step 10's weights (the comparison is not vacuous).
-    expect((await stateOf(join(directory, "checkpoint-10"))).model === expected.model).toBe(false);
-  });
+      const resumed = await resumeRun({ stage, packed, maxSteps: 20, outputDirectory: directory, resume: "latest" });
+      expect(resumed.result.step).toBe(20);
+      const expected = await stateOf(join(straightDirectory, "checkpoint-20"));
+      const actual = await stateOf(join(directory, "checkpoint-20"));
+      expect(actual.model === expected.model).toBe(true);
+      expect(actual.optimizer === expected.optimizer).toBe(true);
+      // The straight run really moved away from step 10's weights (the comparison is not vacuous).
+      expect((await stateOf(join(directory, "checkpoint-10"))).model === expected.model).toBe(false);
+    },
+  );
 
   it("SIGTERM mid-run writes a checkpoint at the current step and exits; resuming from it matches", async () => {
     const directory = temporaryDirectory();

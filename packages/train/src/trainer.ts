@@ -10,7 +10,8 @@
 import { appendFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { StrategyLike } from "@minimind/attention";
-import { type MiniMindForCausalLM, miniMindConfigToJson, readSafetensors, writeSafetensors } from "@minimind/model";
+import { type MiniMindForCausalLM, miniMindConfigToJson } from "@minimind/model";
+import { readSafetensors, writeSafetensors } from "@minimind/model/safetensors";
 import { assign, manualSeed, type Tensor, tensor } from "@minimind/tensor";
 import type { Tokenizer } from "@minimind/tokenizer";
 import { CheckpointError, latestCheckpoint, readCheckpoint, writeCheckpoint } from "./checkpoint.js";
@@ -74,7 +75,7 @@ export interface TrainOptions {
   readonly gradientClip?: number;
   /** Seed of the data order and of dropout (default 42, upstream's). */
   readonly seed?: number;
-  /** Stop after this many optimizer steps in total (the schedule still spans every epoch). */
+  /** Stop after this many optimizer steps in total; the schedule then spans min(all epochs, maxSteps). */
   readonly maxSteps?: number;
   /** The mask per batch: a mode for `batchAttention` (default "causal") or a function. */
   readonly attention?: AttentionMode | ((batch: Batch) => StrategyLike);
@@ -240,6 +241,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let totalSteps = 0;
   for (let epoch = 0; epoch < epochs; epoch++) totalSteps += stepsIn(loader, epoch, accumulationSteps);
   if (totalSteps === 0) throw new Error("[train] the dataset yields no batches");
+  // As Hugging Face's max_steps: the run, and so the schedule, ends at maxSteps when that comes first.
+  if (options.maxSteps !== undefined) totalSteps = Math.min(totalSteps, positiveInteger(options.maxSteps, "maxSteps"));
   const parameters = options.parameters ?? model.namedParameters();
   const optimizer = new AdamW(parameters, {
     learningRate,

@@ -82,7 +82,8 @@ async function child(): Promise<void> {
     }
     if (event.type === "step") {
       process.stdout.write(`STEP ${event.step}\n`);
-      if (settings.slowSteps !== undefined) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, settings.slowSteps);
+      if (settings.slowSteps !== undefined)
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, settings.slowSteps);
     }
   });
   process.stdout.write(`END ${result.stoppedBy} ${result.step}\n`);
