@@ -6,15 +6,15 @@
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { readTensors } from "./__fixtures__/parity.js";
+import { configOf, fixtures, readTensors } from "./__fixtures__/parity.js";
 import { readPickle } from "./pickle.js";
 import { PickleDict, TensorReference } from "./pickle-values.js";
 import { readPth } from "./pth.js";
-import { writePth } from "./pth-writer.js";
+import { withTiedLmHead, writePth } from "./pth-writer.js";
 import { readZipArchive } from "./pytorch-zip.js";
 import { readSafetensors, type SafetensorsTensor, writeSafetensors } from "./safetensors.js";
 
@@ -32,11 +32,9 @@ function expectSameTensors(actual: Map<string, SafetensorsTensor>, expected: Map
   }
 }
 
-/** The fixture's weights with `lm_head.weight` added as the very same array as the embedding (tied). */
+/** The fixture's weights as upstream lists them: `lm_head.weight` the very same array as the embedding. */
 function tiedWeights(file: string): Map<string, SafetensorsTensor> {
-  const tensors = readTensors("dense-tiny", file);
-  tensors.set("lm_head.weight", tensors.get("model.embed_tokens.weight") as SafetensorsTensor);
-  return tensors;
+  return withTiedLmHead(readTensors("dense-tiny", file), configOf("dense-tiny"));
 }
 
 describe("writePth", () => {
@@ -87,6 +85,18 @@ describe("writePth", () => {
     expect(head.storage.storageClass).toBe("torch.FloatStorage");
     expect(head.stride).toEqual([64, 1]);
   });
+
+  it.each(["dense-tiny", "moe-tiny"])(
+    "withTiedLmHead lists %s's tensors in the order of upstream's own model.pth, the head sharing the embedding",
+    (name) => {
+      const upstream = readPth(new Uint8Array(readFileSync(new URL(`${name}/model.pth`, fixtures)))).tensors;
+      const ours = withTiedLmHead(readTensors(name, "model.safetensors"), configOf(name));
+      expect([...ours.keys()]).toEqual([...upstream.keys()]);
+      expect(ours.get("lm_head.weight")).toBe(ours.get("model.embed_tokens.weight"));
+      const untied = withTiedLmHead(readTensors(name, "model.safetensors"), { tie_word_embeddings: false });
+      expect(untied.has("lm_head.weight")).toBe(false);
+    },
+  );
 
   it("refuses what PyTorch has no typed storage for, and a shape that does not fit the data", () => {
     const u16 = new Map<string, SafetensorsTensor>([["x", { dtype: "U16", shape: [1], data: new Uint16Array(1) }]]);

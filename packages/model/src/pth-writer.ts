@@ -7,6 +7,7 @@
  * This writes state dicts only: no optimizer state, no other Python objects, no files (see pth-files.ts).
  */
 
+import type { MiniMindConfig } from "./config.js";
 import { STORAGE_CLASS_DTYPES } from "./pickle-values.js";
 import { writeZipArchive } from "./pytorch-zip.js";
 import { type SafetensorsDtype, type SafetensorsTensor, shapeSize } from "./safetensors.js";
@@ -258,4 +259,22 @@ export function writePth(
     ],
     { source },
   );
+}
+
+/**
+ * The state dict as upstream's PyTorch model lists it, for `load_state_dict(strict=True)` (upstream's
+ * `eval_llm.py`): with `tie_word_embeddings`, `lm_head.weight` is added last as the very same tensor as
+ * `model.embed_tokens.weight`, so writePth stores one storage for both, as `torch.save(model.state_dict())`
+ * does. A state dict that already has `lm_head.weight`, or an untied config, is returned as a copy unchanged.
+ */
+export function withTiedLmHead(
+  stateDict: ReadonlyMap<string, SafetensorsTensor>,
+  config: Pick<MiniMindConfig, "tie_word_embeddings">,
+): Map<string, SafetensorsTensor> {
+  const output = new Map(stateDict);
+  const embedding = stateDict.get("model.embed_tokens.weight");
+  if (config.tie_word_embeddings && embedding !== undefined && !output.has("lm_head.weight")) {
+    output.set("lm_head.weight", embedding);
+  }
+  return output;
 }
