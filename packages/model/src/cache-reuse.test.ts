@@ -5,7 +5,6 @@
  * refused before anything is computed, generation continues a cache turn after turn, and decoding allocates
  * O(1) per token for the cache.
  */
-import { readFileSync } from "node:fs";
 import {
   type AttentionStrategy,
   bidirectional,
@@ -17,15 +16,13 @@ import {
 import { getBackend, noGrad, scope } from "@minimind/tensor";
 import { afterAll, describe, expect, it } from "vitest";
 import { bidirectionalSpans } from "./__fixtures__/bidirectional-spans.js";
-import { parseMiniMindConfig } from "./config.js";
+import { configOf, maxAbsoluteDifference, readTensors } from "./__fixtures__/parity.js";
 import { MiniMindForCausalLM } from "./model.js";
-import { readSafetensors } from "./safetensors.js";
 
-const fixture = new URL("../../../../shared/fixtures/model/dense-tiny/", import.meta.url);
-const config = parseMiniMindConfig(JSON.parse(readFileSync(new URL("config.json", fixture), "utf8")), "config.json");
+const config = configOf("dense-tiny");
 const model = MiniMindForCausalLM.fromStateDict(
   config,
-  readSafetensors(readFileSync(new URL("model.safetensors", fixture))).tensors,
+  readTensors("dense-tiny", "model.safetensors"),
   "dense-tiny",
 ).eval();
 afterAll(() => model.dispose());
@@ -59,10 +56,7 @@ function logitsOf(run: () => { dataSync(): unknown }): Float32Array {
 
 function maxDifference(a: Float32Array, b: Float32Array): number {
   expect(a.length).toBe(b.length);
-  let worst = 0;
-  for (let index = 0; index < a.length; index++)
-    worst = Math.max(worst, Math.abs((a[index] as number) - (b[index] as number)));
-  return worst;
+  return maxAbsoluteDifference(a, b);
 }
 
 describe("turn 2 on turn 1's cache equals recomputing the history", () => {
