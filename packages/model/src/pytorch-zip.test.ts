@@ -74,6 +74,10 @@ describe("readZipArchive", () => {
     expect(read(corrupt)).toThrow(
       /\[pth\] f\.pth: zip: entry "archive\/data\/0" fails its CRC-32 check \(stored 0x[0-9a-f]{8}, computed 0x[0-9a-f]{8}\); the file is corrupt/,
     );
+    const unrecorded = good.slice(); // CRC 0: none recorded (torch.save with compute_crc32 off), so none checked
+    const central0 = Buffer.from(unrecorded).indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
+    new DataView(unrecorded.buffer).setUint32(central0 + 16, 0, true);
+    expect(readAll(unrecorded)).toEqual(expected);
     const twice = buildZip([records[0], records[0]] as typeof records);
     expect(read(twice)).toThrow('[pth] f.pth: zip: entry "archive/data.pkl" appears twice in the central directory');
     const encrypted = good.slice();

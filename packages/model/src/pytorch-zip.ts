@@ -2,11 +2,12 @@
  * The zip container of `torch.save` files, on plain bytes (`Uint8Array`), safe for browsers. Reading: the end
  * of central directory (ZIP64 when the file has one), the central directory, each entry's local header; every
  * offset and size is checked against the file before a byte is touched, and each entry's CRC-32 is checked when
- * it is read. Entries are stored (method 0), as torch writes them; deflated entries (method 8) are read only
- * when the caller passes an `inflateRaw` function (the Node helper passes node:zlib's). Writing: stored
- * entries whose data starts on a 64-byte boundary (the padding goes into an extra field, as torch does).
- * This is not a general zip library: no encryption, no multi-disk archives, no other compression methods,
- * and the writer refuses archives of 4 GiB or more (it writes no ZIP64 records).
+ * it is read (unless it is 0: torch writes 0 when saving with `compute_crc32` off). Entries are stored (method
+ * 0), as torch writes them; deflated entries (method 8) are read only when the caller passes an `inflateRaw`
+ * function (the Node helper passes node:zlib's), and may not claim more bytes than deflate can produce.
+ * Writing: stored entries whose data starts on a 64-byte boundary (the padding goes into an extra field, as
+ * torch does). This is not a general zip library: no encryption, no multi-disk archives, no other compression
+ * methods, and the writer refuses archives of 4 GiB or more (it writes no ZIP64 records).
  */
 
 /** One entry of the central directory, with the position of its data checked against the file. */
@@ -331,7 +332,8 @@ function readEntry(
       fail(source, `zip: ${label} inflates to ${data.byteLength} bytes, expected ${entry.uncompressedSize}`);
     }
   }
-  const actual = crc32(data);
+  // A stored CRC of 0 means none was recorded: torch.save with `compute_crc32` off writes 0, and reads it back.
+  const actual = entry.crc32 === 0 ? 0 : crc32(data);
   if (actual !== entry.crc32) {
     fail(
       source,
