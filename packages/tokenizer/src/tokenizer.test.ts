@@ -194,3 +194,54 @@ describe("encode and decode", () => {
     expect(tokenizer.encode(longWord)).toEqual(peer.encode(longWord, { add_special_tokens: false }).ids);
   });
 });
+
+describe("createStreamDecoder: incremental, UTF-8-safe detokenization", () => {
+  const texts = ["😀 龘", "学而时习之，不亦说乎？🌸🌸 end", "naïve café — 𝔘𝔫𝔦𝔠𝔬𝔡𝔢", "<|im_start|>user\n你好<|im_end|>"];
+
+  it("emits no U+FFFD for characters split across tokens, and the chunks join to decode(ids)", () => {
+    for (const text of texts) {
+      const ids = tokenizer.encode(text);
+      // byte-level BPE splits these characters over several tokens: the plain per-token decode breaks them
+      if (text.startsWith("😀")) expect(ids.map((id) => tokenizer.decode([id])).join("")).toContain("\ufffd");
+      const decoder = tokenizer.createStreamDecoder();
+      const chunks = ids.map((id) => decoder.push([id]));
+      chunks.push(decoder.flush());
+      for (const chunk of chunks) expect(chunk).not.toContain("\ufffd");
+      expect(chunks.join("")).toBe(tokenizer.decode(ids));
+      expect(chunks.join("")).toBe(text);
+    }
+  });
+
+  it("any split of the ids gives the same text, special tokens skipped on request (fast-check)", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...texts),
+        fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1 }),
+        (text, sizes) => {
+          const ids = tokenizer.encode(text);
+          const decoder = tokenizer.createStreamDecoder({ skipSpecialTokens: true });
+          let text_ = "";
+          let at = 0;
+          for (let index = 0; at < ids.length; index++) {
+            const size = sizes[index % sizes.length] as number;
+            text_ += decoder.push(ids.slice(at, at + size));
+            at += size;
+          }
+          text_ += decoder.flush();
+          expect(text_).toBe(tokenizer.decode(ids, { skipSpecialTokens: true }));
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it("an unfinished character at the end becomes U+FFFD on flush, as decode does; bad ids are named", () => {
+    const ids = tokenizer.encode("😀");
+    const decoder = tokenizer.createStreamDecoder();
+    expect(decoder.push(ids.slice(0, -1))).toBe("");
+    expect(decoder.flush()).toBe(tokenizer.decode(ids.slice(0, -1)));
+    expect(() => decoder.push([3, 6400])).toThrow(
+      "[tokenizer] createStreamDecoder push: ids[1] = 6400 is not a token id",
+    );
+  });
+});

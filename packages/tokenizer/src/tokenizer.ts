@@ -33,6 +33,14 @@ export interface DecodeOptions {
   skipSpecialTokens?: boolean;
 }
 
+/** Incremental detokenization (see {@link Tokenizer.createStreamDecoder}). */
+export interface TokenStreamDecoder {
+  /** The text these ids complete; bytes of a character still missing tokens are held back. */
+  push(ids: readonly number[] | Int32Array): string;
+  /** What is held back at the end (an unfinished character becomes U+FFFD); the decoder resets. */
+  flush(): string;
+}
+
 /** A rendered and encoded conversation with its SFT labels and per-token roles (see {@link ChatSegments}). */
 export interface EncodedChat extends ChatSegments {
   text: string;
@@ -284,14 +292,33 @@ export class Tokenizer {
 
   /** Token ids → text. Invalid UTF-8 (e.g. half of a character) becomes U+FFFD, as in Hugging Face. */
   decode(ids: readonly number[] | Int32Array, options: DecodeOptions = {}): string {
+    return this.textDecoder.decode(this.bytesOf(ids, options.skipSpecialTokens === true, "decode"));
+  }
+
+  /**
+   * Incremental detokenization for streaming: `push(ids)` returns the text those ids complete, holding back
+   * the bytes of a character split across tokens (so an emoji or CJK character made of several byte-level
+   * tokens never shows as U+FFFD halfway); `flush()` returns what is left at the end. The chunks joined equal
+   * `decode(allIds)` exactly (both are the WHATWG UTF-8 decoder, in streaming mode here).
+   */
+  createStreamDecoder(options: DecodeOptions = {}): TokenStreamDecoder {
+    const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
     const skip = options.skipSpecialTokens === true;
+    return {
+      push: (ids) => decoder.decode(this.bytesOf(ids, skip, "createStreamDecoder push"), { stream: true }),
+      flush: () => decoder.decode(),
+    };
+  }
+
+  /** The UTF-8 bytes of token ids, checked (every id must name a token), special tokens skipped on request. */
+  private bytesOf(ids: readonly number[] | Int32Array, skip: boolean, where: string): Uint8Array {
     const { bytePool, byteStarts, byteEnds } = this.decodeTable();
     let total = 0;
     for (let index = 0; index < ids.length; index++) {
       const id = ids[index] as number;
       if (!(id >= 0 && id < this.vocabularySize && Number.isInteger(id)) || byteStarts[id] === -1) {
         throw new RangeError(
-          `[tokenizer] decode: ids[${index}] = ${id} is not a token id (ids are integers 0..${this.vocabularySize - 1} that name a token)`,
+          `[tokenizer] ${where}: ids[${index}] = ${id} is not a token id (ids are integers 0..${this.vocabularySize - 1} that name a token)`,
         );
       }
       if (skip && this.specialIds[id] === 1) continue;
@@ -306,7 +333,7 @@ export class Tokenizer {
       for (let position = byteStarts[id] as number; position < end; position++)
         joined[offset++] = bytePool[position] as number;
     }
-    return this.textDecoder.decode(joined);
+    return joined;
   }
 
   /** Every token's bytes in one pool, so decoding copies bytes without per-token arrays. */
