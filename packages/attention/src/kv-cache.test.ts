@@ -219,7 +219,10 @@ describe("KeyValueCache refuses appends that break its strategy", () => {
     expect(() => cache.checkAppend(prefixLM(8), 3)).toThrow(
       /cached token 0 \(batch row 0\) attends key 5: the strategy changed what an earlier token sees/,
     );
+    expect(cache.canAppend(prefixLM(8), 3)).toBe(false);
     // per-turn segments over the longer history keep turn 1 as it was
+    expect(cache.canAppend(segments([1, 0, 0, 1, 1, 1, 0, 0]), 3)).toBe(true);
+    expect(cache.length).toBe(5); // asking changes nothing
     expect(cache.checkAppend(segments([1, 0, 0, 1, 1, 1, 0, 0]), 3)).toBe(5);
   });
 

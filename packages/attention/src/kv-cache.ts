@@ -146,6 +146,29 @@ export class KeyValueCache {
    */
   checkAppend(strategyLike: StrategyLike, chunkLength: number, options: CheckAppendOptions = {}): number {
     const strategy = toStrategy(strategyLike);
+    const { start, refusal } = this.examine(strategy, chunkLength, options);
+    if (refusal !== undefined) throw new Error(refusal);
+    this.checkedStrategy = strategy;
+    this.batchSize = options.batch ?? 1;
+    this.announced = { start, length: chunkLength };
+    return start;
+  }
+
+  /**
+   * Whether `checkAppend` would accept this chunk under this strategy (nothing is changed): lets a caller
+   * choose between reusing the cache and recomputing from scratch — e.g. a chat under a prefix-LM over the
+   * whole history, which can never reuse it. Shape errors (batch, maxLength) still throw.
+   */
+  canAppend(strategyLike: StrategyLike, chunkLength: number, options: CheckAppendOptions = {}): boolean {
+    return this.examine(toStrategy(strategyLike), chunkLength, options).refusal === undefined;
+  }
+
+  /** The checks of `checkAppend`: throws on misuse, returns the refusal message when the strategy forbids it. */
+  private examine(
+    strategy: AttentionStrategy,
+    chunkLength: number,
+    options: CheckAppendOptions,
+  ): { start: number; refusal: string | undefined } {
     const batch = options.batch ?? 1;
     assertCount(chunkLength, "chunkLength", 1);
     assertCount(batch, "batch", 1);
@@ -173,20 +196,16 @@ export class KeyValueCache {
       firstViolation(strategy, batch, heads, checkFrom, start, start, horizon, this.blockSize) ??
       // the chunk's tokens must not attend keys that are not there yet
       firstViolation(strategy, batch, heads, start, end, end, horizon, this.blockSize);
-    if (violation) {
-      const allowed = describeBoundaries(strategy.chunkBoundaries(violation.batch, Math.min(horizon, end + 64)));
-      const who =
-        violation.query < start
-          ? `cached token ${violation.query} (batch row ${violation.batch}) attends key ${violation.key}: the strategy changed what an earlier token sees, so the cache cannot be reused — recompute the history without it`
-          : `token ${violation.query} (batch row ${violation.batch}) attends key ${violation.key}, which is not there yet — extend the chunk to the end of the bidirectional span`;
-      throw new Error(
-        `[KeyValueCache] strategy "${strategy.name}" refuses a chunk [${start}, ${end}): ${who}. Cuts it allows for batch row ${violation.batch}: ${allowed}`,
-      );
-    }
-    this.checkedStrategy = strategy;
-    this.batchSize = batch;
-    this.announced = { start, length: chunkLength };
-    return start;
+    if (violation === null) return { start, refusal: undefined };
+    const allowed = describeBoundaries(strategy.chunkBoundaries(violation.batch, Math.min(horizon, end + 64)));
+    const who =
+      violation.query < start
+        ? `cached token ${violation.query} (batch row ${violation.batch}) attends key ${violation.key}: the strategy changed what an earlier token sees, so the cache cannot be reused — recompute the history without it`
+        : `token ${violation.query} (batch row ${violation.batch}) attends key ${violation.key}, which is not there yet — extend the chunk to the end of the bidirectional span`;
+    return {
+      start,
+      refusal: `[KeyValueCache] strategy "${strategy.name}" refuses a chunk [${start}, ${end}): ${who}. Cuts it allows for batch row ${violation.batch}: ${allowed}`,
+    };
   }
 
   /**
