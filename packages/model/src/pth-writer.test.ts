@@ -103,6 +103,12 @@ describe("writePth", () => {
     expect(() => writePth(u16, { source: "out.pth" })).toThrow(
       '[pth] out.pth: tensor "x" is U16; PyTorch has typed storages only for F32, F16, BF16, F64, I64, I32, I16, I8, U8, BOOL',
     );
+    const mislabelled = new Map<string, SafetensorsTensor>([
+      ["x", { dtype: "F32", shape: [2], data: new Uint16Array(2) } as unknown as SafetensorsTensor],
+    ]);
+    expect(() => writePth(mislabelled, { source: "out.pth" })).toThrow(
+      '[pth] out.pth: tensor "x" is F32 but its data is a Uint16Array; expected a Float32Array',
+    );
     const short = new Map<string, SafetensorsTensor>([
       ["x", { dtype: "F32", shape: [2, 2], data: new Float32Array(3) }],
     ]);

@@ -9,6 +9,7 @@
 
 import type { MiniMindConfig } from "./config.js";
 import { STORAGE_CLASS_DTYPES } from "./pickle-values.js";
+import { elementArrayConstructors } from "./pth.js";
 import { writeZipArchive } from "./pytorch-zip.js";
 import { type SafetensorsDtype, type SafetensorsTensor, shapeSize } from "./safetensors.js";
 
@@ -163,6 +164,10 @@ function fail(source: string, message: string): never {
   throw new Error(`[pth] ${source}: ${message}`);
 }
 
+function describeArray(data: unknown): string {
+  return (data as { constructor?: { name?: string } } | null)?.constructor?.name ?? typeof data;
+}
+
 /** Row-major strides of `shape`, as PyTorch gives a contiguous tensor. */
 function contiguousStrides(shape: readonly number[]): number[] {
   const strides = new Array<number>(shape.length);
@@ -205,6 +210,13 @@ export function writePth(
       fail(
         source,
         `${label} is ${tensor?.dtype}; PyTorch has typed storages only for ${[...storageClassByDtype.keys()].join(", ")}`,
+      );
+    }
+    const expectedArray = elementArrayConstructors[tensor.dtype];
+    if (!(tensor.data instanceof expectedArray)) {
+      fail(
+        source,
+        `${label} is ${tensor.dtype} but its data is a ${describeArray(tensor.data)}; expected a ${expectedArray.name}`,
       );
     }
     if (!Array.isArray(tensor.shape) || !tensor.shape.every((size) => Number.isSafeInteger(size) && size >= 0)) {

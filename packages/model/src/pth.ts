@@ -48,7 +48,8 @@ export interface PthContents {
   readonly key: string | undefined;
 }
 
-const arrayConstructors = {
+/** The typed array that carries each dtype's elements (16-bit floats as raw bits), as the safetensors reader uses. */
+export const elementArrayConstructors = {
   BOOL: Uint8Array,
   U8: Uint8Array,
   I8: Int8Array,
@@ -66,7 +67,7 @@ const arrayConstructors = {
   F64: Float64Array,
 } as const;
 
-type ElementArray = InstanceType<(typeof arrayConstructors)[SafetensorsDtype]>;
+type ElementArray = InstanceType<(typeof elementArrayConstructors)[SafetensorsDtype]>;
 
 const hostIsLittleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
@@ -201,7 +202,7 @@ function materialise(
       `the view (${view}) has more elements than its storage (${storage.elementCount}); expanded views are not read`,
     );
   }
-  const Constructor = arrayConstructors[dtype];
+  const Constructor = elementArrayConstructors[dtype];
   const result = { dtype, shape: [...shape] } as { dtype: SafetensorsDtype; shape: number[] };
   if (isRowMajor(shape, stride)) {
     const copy = new Uint8Array(elements * itemSize);
