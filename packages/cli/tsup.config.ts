@@ -13,6 +13,8 @@ const { version } = JSON.parse(readFileSync(new URL("./package.json", import.met
 // would otherwise double the tarball.
 const shared = {
   sourcemap: true,
+  // import.meta.url in the CJS build (the shipped corpus is found relative to the module).
+  shims: true,
   esbuildOptions(options) {
     options.sourcesContent = false;
   },

@@ -4,6 +4,7 @@
  * reuse; `bin.ts` is the executable and `program.ts` the parsing and exit-code rules.
  */
 import type { CliCommand, CommandIo } from "./command.js";
+import { dataCommand } from "./commands/data.js";
 import { tokenizeCommand } from "./commands/tokenize.js";
 import { versionCommand } from "./commands/version.js";
 import { processIo } from "./io.js";
@@ -11,6 +12,15 @@ import { runProgram } from "./program.js";
 
 export type { CliCommand, CommandContext, CommandIo, Invocation } from "./command.js";
 export { ExitCode, UsageError } from "./command.js";
+export { DATA_FILES } from "./commands/data.js";
+export type { BuildOptions, DatasetSummary, Datasets, PretrainRecord, SftRecord, Side } from "./data/build.js";
+export { buildDatasets, pretrainTexts, toJsonl } from "./data/build.js";
+export type { Question, QuestionKind } from "./data/questions.js";
+export { AnswerIndex, clauses, QUESTION_KINDS, questionsFor } from "./data/questions.js";
+export type { SplitOptions } from "./data/split.js";
+export { isHeldOut, stableFraction, workIdentity } from "./data/split.js";
+export type { ChatRole, Conversation, InputContents, Work } from "./data/works.js";
+export { loadShippedCorpus, parseJsonl, parsePlainText, readInputFile, shippedCorpusPath } from "./data/works.js";
 export type { InterruptWatch, InterruptWatchOptions, SignalSource } from "./terminal/interrupt.js";
 export { InterruptedError, watchInterrupt } from "./terminal/interrupt.js";
 export type { ProgressOptions, ProgressUpdate } from "./terminal/progress.js";
@@ -18,7 +28,7 @@ export { ProgressBar } from "./terminal/progress.js";
 export { sparkline } from "./terminal/sparkline.js";
 
 /** Every subcommand, in the order `--help` lists them. */
-export const commands: readonly CliCommand[] = [tokenizeCommand, versionCommand];
+export const commands: readonly CliCommand[] = [dataCommand, tokenizeCommand, versionCommand];
 
 /**
  * Runs the CLI on `argv` (without the node and script paths) and returns the exit code: 0 ok, 1 the work
