@@ -34,6 +34,21 @@ describe("crc32", () => {
     expect(crc32(encoder.encode("123456789"))).toBe(0xcbf43926);
     expect(crc32(new Uint8Array(0))).toBe(0);
   });
+
+  it("equals a bit-at-a-time CRC on every length from 0 to 40 and on a long buffer", () => {
+    const bitwise = (bytes: Uint8Array): number => {
+      let crc = 0xffffffff;
+      for (const byte of bytes) {
+        crc ^= byte;
+        for (let bit = 0; bit < 8; bit++) crc = crc & 1 ? (crc >>> 1) ^ 0xedb88320 : crc >>> 1;
+      }
+      return (crc ^ 0xffffffff) >>> 0;
+    };
+    const data = new Uint8Array(100_003).map((_, index) => (index * 2654435761) >>> 24);
+    for (let length = 0; length <= 40; length++)
+      expect(crc32(data.subarray(7, 7 + length)), `length ${length}`).toBe(bitwise(data.subarray(7, 7 + length)));
+    expect(crc32(data)).toBe(bitwise(data));
+  });
 });
 
 describe("readZipArchive", () => {
