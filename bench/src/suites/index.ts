@@ -5,5 +5,13 @@ import { generateSuite } from "./generate.js";
 import { gpujsSuite } from "./gpujs.js";
 import { matmulSuite } from "./matmul.js";
 import { tokenizerSuite } from "./tokenizer.js";
+import { trainSuite } from "./train.js";
 
-export const suites: readonly Suite[] = [tokenizerSuite, matmulSuite, attentionSuite, generateSuite, gpujsSuite];
+export const suites: readonly Suite[] = [
+  tokenizerSuite,
+  matmulSuite,
+  attentionSuite,
+  generateSuite,
+  trainSuite,
+  gpujsSuite,
+];

@@ -110,19 +110,24 @@ export async function writeCheckpoint(
   const temporary = join(root, `.${checkpointName(step)}.tmp-${process.pid}`);
   await rm(temporary, { recursive: true, force: true });
   await mkdir(temporary);
-  const records: Record<string, CheckpointFileRecord> = {};
-  for (const [name, bytes] of files) {
-    if (name === TRAINER_STATE_NAME || name.includes("/"))
-      throw new Error(`[checkpoint] file name "${name}" is not allowed`);
-    writeDurably(join(temporary, name), bytes);
-    records[name] = { bytes: bytes.length, sha256: sha256(bytes) };
+  try {
+    const records: Record<string, CheckpointFileRecord> = {};
+    for (const [name, bytes] of files) {
+      if (name === TRAINER_STATE_NAME || name.includes("/") || name.startsWith(".")) {
+        throw new Error(`[checkpoint] file name "${name}" is not allowed`);
+      }
+      writeDurably(join(temporary, name), bytes);
+      records[name] = { bytes: bytes.length, sha256: sha256(bytes) };
+    }
+    const fullState: CheckpointState = { ...state, format: CHECKPOINT_FORMAT, global_step: step, files: records };
+    const stateBytes = new TextEncoder().encode(`${JSON.stringify(fullState, null, 2)}\n`);
+    writeDurably(join(temporary, TRAINER_STATE_NAME), stateBytes);
+    syncDirectory(temporary);
+  } catch (error) {
+    // Nothing was renamed: the previous checkpoints are untouched; drop the partial folder.
+    await rm(temporary, { recursive: true, force: true });
+    throw error;
   }
-  const fullState: CheckpointState = { ...state, format: CHECKPOINT_FORMAT, global_step: step, files: records };
-  writeDurably(
-    join(temporary, TRAINER_STATE_NAME),
-    new TextEncoder().encode(`${JSON.stringify(fullState, null, 2)}\n`),
-  );
-  syncDirectory(temporary);
   // Replacing a checkpoint of the same step (a resumed run saving again): move the old one aside first.
   const previous = join(root, `.${checkpointName(step)}.old-${process.pid}`);
   let movedAside = false;
