@@ -3,7 +3,8 @@
  * skipped, the reason in each test's name): views saved as views (a transpose, a row slice, a strided column,
  * a scalar element — torch.save keeps their storage, offset and stride), every float and integer dtype, an
  * nn.Parameter, and a resume checkpoint laid out as upstream's `lm_checkpoint` writes it (fp16 `model`, AdamW
- * state after a step, epoch, step, world_size, wandb_id, a GradScaler state). Values come from torch as JSON.
+ * state after a step, epoch, step, world_size, wandb_id, a GradScaler state), and a plain
+ * `torch.save(model.state_dict())` (an OrderedDict carrying `_metadata`). Values come from torch as JSON.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -45,12 +46,14 @@ scaler = torch.cuda.amp.GradScaler(enabled=False)
 resume = {"model": state_dict, "optimizer": optimizer.state_dict(), "epoch": 1, "step": 12,
           "world_size": 1, "wandb_id": None, "scaler": scaler.state_dict()}
 torch.save(resume, os.path.join(out, "resume.pth"))
+torch.save(model.state_dict(), os.path.join(out, "state_dict.pth"))  # an OrderedDict with _metadata (BUILD)
 def describe(t):
     t = t.detach()
     values = t.float().flatten().tolist() if t.is_floating_point() else t.flatten().tolist()
     return {"dtype": str(t.dtype), "shape": list(t.shape), "values": values}
 print(json.dumps({"views": {k: describe(v) for k, v in views.items()},
                   "model": {k: describe(v) for k, v in state_dict.items()},
+                  "float32": {k: describe(v) for k, v in model.state_dict().items()},
                   "optimizer_keys": sorted(resume["optimizer"].keys())}))
 `;
 
@@ -89,7 +92,12 @@ function expectTensor(actual: SafetensorsTensor | undefined, expected: Expected,
 describe("files written by PyTorch", () => {
   const directory = mkdtempSync(join(tmpdir(), "minimind-pth-torch-"));
   afterAll(() => rmSync(directory, { recursive: true, force: true }));
-  let expected: { views: Record<string, Expected>; model: Record<string, Expected>; optimizer_keys: string[] };
+  let expected: {
+    views: Record<string, Expected>;
+    model: Record<string, Expected>;
+    float32: Record<string, Expected>;
+    optimizer_keys: string[];
+  };
   const generate = () => {
     if (expected !== undefined) return;
     const run = spawnSync(python as string, ["-c", script, directory], { encoding: "utf8" });
@@ -104,6 +112,17 @@ describe("files written by PyTorch", () => {
     expect(key).toBeUndefined();
     expect([...tensors.keys()]).toEqual(Object.keys(expected.views));
     for (const [name, tensor] of Object.entries(expected.views)) expectTensor(tensors.get(name), tensor, name);
+  });
+
+  it.skipIf(python === undefined)(`torch.save(model.state_dict()) — an OrderedDict with _metadata${skipReason}`, () => {
+    generate();
+    const bytes = read("state_dict.pth");
+    const value = openPth(bytes).value as PickleDict;
+    expect(value.kind).toBe("OrderedDict");
+    expect(value.attributes?.entries.has("_metadata")).toBe(true);
+    const { tensors } = readPth(bytes, { source: "state_dict.pth" });
+    expect([...tensors.keys()]).toEqual(Object.keys(expected.float32));
+    for (const [name, tensor] of Object.entries(expected.float32)) expectTensor(tensors.get(name), tensor, name);
   });
 
   it.skipIf(python === undefined)(`an upstream-style resume checkpoint reads for its fp16 model${skipReason}`, () => {
