@@ -51,7 +51,7 @@ function promptOf(length: number): number[][] {
 /** The thread count @minimind/tensor's wasm matmul uses: the instance @minimind/model loads (its dist). */
 async function ourMatmulThreads(): Promise<number> {
   // Not a dependency of the bench (the model's own copy is the one that counts), so loaded by path, untyped.
-  const entry = new URL("../../../packages/tensor/dist/index.js", import.meta.url).href;
+  const entry = new URL("../../../packages/tensor/dist/internals.js", import.meta.url).href;
   const tensor = (await import(entry)) as { getMatmulThreads(): number };
   return tensor.getMatmulThreads();
 }

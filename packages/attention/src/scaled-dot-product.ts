@@ -15,19 +15,8 @@
  *
  * Shapes: query [B, Hq, Tq, D]; key, value [B, Hkv, Tk, D] with Hq a multiple of Hkv; output [B, Hq, Tq, D].
  */
-import {
-  cpuData,
-  cpuView,
-  customOp,
-  empty,
-  hasHostMemory,
-  matmul,
-  noGrad,
-  softmax,
-  type Tensor,
-  tensor,
-  where,
-} from "@minimind/tensor";
+import { customOp, matmul, noGrad, softmax, type Tensor, tensor, where } from "@minimind/tensor";
+import { cpuData, cpuView, empty, hasHostMemory } from "@minimind/tensor/internals";
 import { BlockMask } from "./block-mask.js";
 import { type AttentionShape, attentionBackward, attentionForward } from "./kernel.js";
 import { causal } from "./masks.js";

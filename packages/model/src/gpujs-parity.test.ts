@@ -1,5 +1,6 @@
-import { getBackend, registerBackend, setBackend } from "@minimind/tensor";
+import { getBackend, setBackend } from "@minimind/tensor";
 import { type GpuJsBackend, type GpuJsConstructor, type GpuJsMode, unavailableReason } from "@minimind/tensor/gpujs";
+import { registerBackend } from "@minimind/tensor/internals";
 import * as gpujsModule from "gpu.js";
 import { afterAll, describe, expect, it } from "vitest";
 import {

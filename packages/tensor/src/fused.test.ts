@@ -1,22 +1,24 @@
 import { describe, expect, it } from "vitest";
 import {
   adamwUpdate,
-  adamwUpdateComposed,
   crossEntropy,
-  crossEntropyComposed,
   logSoftmax,
-  logSoftmaxComposed,
   rmsnorm,
-  rmsnormComposed,
   rope,
-  ropeComposed,
   softmax,
-  softmaxComposed,
   type Tensor,
   tensor,
   transpose,
   uniform,
 } from "./index.js";
+import {
+  adamwUpdateComposed,
+  crossEntropyComposed,
+  logSoftmaxComposed,
+  rmsnormComposed,
+  ropeComposed,
+  softmaxComposed,
+} from "./internals.js";
 
 /**
  * Both sides element by element, after checking they have the same, non-zero number of elements (so an empty or

@@ -1,18 +1,14 @@
 import { describe, expect, it } from "vitest";
-import type { PrimitiveOp } from "./index.js";
 import {
   abs,
   add,
   cast,
   concat,
   contiguous,
-  cpuData,
   crossEntropy,
-  crossEntropyComposed,
   customOp,
   div,
   dropout,
-  empty,
   exp,
   expand,
   gatherRows,
@@ -30,13 +26,10 @@ import {
   neg,
   permute,
   pow,
-  primitiveOps,
   relu,
   reshape,
   rmsnorm,
-  rmsnormComposed,
   rope,
-  ropeComposed,
   rsqrt,
   sigmoid,
   silu,
@@ -53,6 +46,8 @@ import {
   uniform,
   where,
 } from "./index.js";
+import type { PrimitiveOp } from "./internals.js";
+import { cpuData, crossEntropyComposed, empty, primitiveOps, rmsnormComposed, ropeComposed } from "./internals.js";
 
 interface GradCase {
   name: string;

@@ -1,89 +1,72 @@
 import { describe, expect, it } from "vitest";
 import * as api from "./index.js";
+import * as internals from "./internals.js";
 
 describe("@minimind/tensor public API", () => {
   it("exports exactly the curated names", () => {
     expect(Object.keys(api).sort()).toEqual(
       [
+        // tensors and creation
         "Tensor",
+        "arange",
+        "full",
+        "manualSeed",
+        "ones",
+        "onesLike",
+        "randn",
+        "randnValues",
+        "scalar",
+        "tensor",
+        "uniform",
+        "uniformValues",
+        "zeros",
+        "zerosLike",
+        // ops
         "abs",
         "adamwUpdate",
-        "adamwUpdateComposed",
         "add",
-        "arange",
         "argmax",
         "assign",
-        "backward",
         "cast",
         "concat",
         "contiguous",
-        "cpuData",
-        "cpuView",
         "crossEntropy",
-        "crossEntropyComposed",
-        "customOp",
         "div",
         "dropout",
         "embedding",
-        "empty",
         "equal",
         "exp",
         "expand",
         "flatten",
-        "full",
         "gatherRows",
-        "getBackend",
-        "getMatmulThreads",
-        "gradcheck",
-        "gradientNorm",
-        "hasHostMemory",
         "greater",
         "greaterEqual",
         "indexAddRows",
-        "keep",
         "less",
         "lessEqual",
         "linear",
-        "listBackends",
         "log",
         "logSoftmax",
-        "logSoftmaxComposed",
-        "manualSeed",
         "matmul",
         "max",
         "maximum",
         "mean",
-        "memory",
         "minimum",
         "mul",
         "multinomial",
         "neg",
-        "noGrad",
         "notEqual",
-        "ones",
-        "onesLike",
         "permute",
         "pow",
-        "primitiveOps",
-        "randn",
-        "randnValues",
-        "registerBackend",
         "relu",
         "reshape",
         "rmsnorm",
-        "rmsnormComposed",
         "rope",
-        "ropeComposed",
         "rsqrt",
-        "scalar",
-        "scope",
-        "setBackend",
-        "setMatmulThreads",
         "sigmoid",
         "silu",
         "slice",
         "softmax",
-        "softmaxComposed",
         "sqrt",
         "square",
         "squeeze",
@@ -91,17 +74,61 @@ describe("@minimind/tensor public API", () => {
         "sum",
         "takeAlongLastAxis",
         "tanh",
-        "tensor",
         "topk",
         "transpose",
-        "uniform",
-        "uniformValues",
         "unsqueeze",
         "where",
+        // autograd, custom ops, gradient checking
+        "backward",
+        "customOp",
+        "gradcheck",
+        "gradientNorm",
+        "noGrad",
         "zeroGrad",
-        "zeros",
-        "zerosLike",
+        // memory
+        "keep",
+        "memory",
+        "scope",
+        // backend selection
+        "getBackend",
+        "listBackends",
+        "setBackend",
       ].sort(),
     );
+  });
+});
+
+describe("@minimind/tensor/internals", () => {
+  it("exports exactly the names for backend and kernel authors", () => {
+    expect(Object.keys(internals).sort()).toEqual(
+      [
+        // the backend contract
+        "fusedKernelNames",
+        "kernelNames",
+        "primitiveKernelNames",
+        "primitivesOnly",
+        "registerBackend",
+        // host memory for raw kernels
+        "cpuData",
+        "cpuView",
+        "empty",
+        "hasHostMemory",
+        // CPU backend knobs
+        "getMatmulThreads",
+        "setMatmulThreads",
+        // the rule table's ops and the composed oracles
+        "adamwUpdateComposed",
+        "crossEntropyComposed",
+        "logSoftmaxComposed",
+        "primitiveOps",
+        "rmsnormComposed",
+        "ropeComposed",
+        "softmaxComposed",
+      ].sort(),
+    );
+  });
+
+  it("shares no runtime name with the public entry", () => {
+    expect(Object.keys(internals).filter((name) => name in api)).toEqual([]);
   });
 });

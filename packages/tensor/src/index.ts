@@ -1,29 +1,19 @@
 /**
- * @minimind/tensor — public API. Only what is exported here is public; everything else is private.
+ * @minimind/tensor — the public API, for code that computes with tensors: tensors and their creation, the
+ * ops, autograd, scopes and memory, backend selection, `customOp` and `gradcheck`. Only what is exported here
+ * is public. Backend and kernel authors find the backend contract, the kernel interfaces, host-memory access
+ * for raw kernels, CPU knobs and the composed oracles in `@minimind/tensor/internals` (internals.ts).
  */
-import { registerBackend } from "./backend.js";
-import { CpuBackend } from "./backends/cpu/cpu-backend.js";
-import { tensorMethods } from "./ops/methods.js";
-import { installTensorOps } from "./tensor.js";
+import { setUp } from "./setup.js";
 
-registerBackend("cpu", () => new CpuBackend());
-installTensorOps(tensorMethods);
+setUp();
 
+// Autograd, custom ops, gradient checking
 export { backward, gradientNorm, zeroGrad } from "./autograd.js";
-export type {
-  AdamWHyperparameters,
-  Backend,
-  BackendBuffer,
-  BackendMemoryInfo,
-  BinaryOp,
-  BufferView,
-  KernelName,
-  Kernels,
-  ReduceOp,
-  UnaryOp,
-} from "./backend.js";
-export { getBackend, listBackends, registerBackend, setBackend } from "./backend.js";
-export { getMatmulThreads, setMatmulThreads } from "./backends/cpu/wasm/matmul.js";
+// Backend selection (writing a backend: @minimind/tensor/internals)
+export type { Backend } from "./backend.js";
+export { getBackend, listBackends, setBackend } from "./backend.js";
+// Tensors and creation
 export type { CreationOptions, RandomOptions } from "./creation.js";
 export {
   arange,
@@ -39,19 +29,14 @@ export {
   zeros,
   zerosLike,
 } from "./creation.js";
-export type { CustomOpContext, CustomOpDefinition, HostView } from "./custom-op.js";
-export { cpuData, cpuView, customOp, empty, hasHostMemory } from "./custom-op.js";
+export type { CustomOpContext, CustomOpDefinition } from "./custom-op.js";
+export { customOp } from "./custom-op.js";
 export type { DType, TypedArray } from "./dtype.js";
 export type { GradcheckOptions, GradcheckResult } from "./gradcheck.js";
 export { gradcheck } from "./gradcheck.js";
+// Memory
 export { keep, scope } from "./memory.js";
-export {
-  crossEntropyComposed,
-  logSoftmaxComposed,
-  rmsnormComposed,
-  ropeComposed,
-  softmaxComposed,
-} from "./ops/composed.js";
+// Ops
 export type { DropoutOptions } from "./ops/compound.js";
 export {
   dropout,
@@ -69,7 +54,7 @@ export {
   unsqueeze,
 } from "./ops/compound.js";
 export type { AdamWOptions } from "./ops/fused.js";
-export { adamwUpdate, adamwUpdateComposed } from "./ops/fused.js";
+export { adamwUpdate } from "./ops/fused.js";
 export type { MultinomialOptions } from "./ops/non-differentiable.js";
 export {
   argmax,
@@ -83,14 +68,7 @@ export {
   notEqual,
   topk,
 } from "./ops/non-differentiable.js";
-export type {
-  BackwardContext,
-  CrossEntropyOptions,
-  OpAttributes,
-  PrimitiveOp,
-  RopeOptions,
-  Rule,
-} from "./ops/primitives.js";
+export type { CrossEntropyOptions, RopeOptions } from "./ops/primitives.js";
 export {
   abs,
   add,
@@ -112,7 +90,6 @@ export {
   neg,
   permute,
   pow,
-  primitiveOps,
   reshape,
   rmsnorm,
   rope,

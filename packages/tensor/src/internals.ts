@@ -1,9 +1,21 @@
 /**
- * `@minimind/tensor/internals`: the entry for backend and kernel authors, not for model code. It holds the
- * backend contract (the kernel interfaces and the registry), the kernel-name lists, and `primitivesOnly`,
- * which restricts a backend to its primitive kernels to test that they suffice. Anything here may change in
- * a minor release; user code imports `@minimind/tensor`.
+ * `@minimind/tensor/internals` — for backend and kernel authors, not for model code (that imports
+ * `@minimind/tensor`). What is here:
+ * - the backend contract: `Backend`, `registerBackend`, the kernel interfaces (`PrimitiveKernels` required,
+ *   `FusedKernels` optional), buffers and views, and the kernel-name lists;
+ * - `primitivesOnly(backend)`: a backend restricted to its primitive kernels, to test that they suffice;
+ * - host memory for kernels written over raw arrays inside a `customOp`: `hasHostMemory`, `cpuData`,
+ *   `cpuView`, `empty`;
+ * - CPU backend knobs: the wasm matmul's thread count;
+ * - the op rule table's types and op list, and the composed oracles — each fused op built from primitives,
+ *   differentiable, to test a fused kernel against.
+ * Semantic versioning covers this entry less strictly than the public one: it follows the backend interface,
+ * and a minor release may change it (the changelog says so).
  */
+import { setUp } from "./setup.js";
+
+setUp();
+
 export type {
   AdamWHyperparameters,
   Backend,
@@ -22,4 +34,17 @@ export type {
   UnaryOp,
 } from "./backend.js";
 export { fusedKernelNames, kernelNames, primitiveKernelNames, registerBackend } from "./backend.js";
+export { getMatmulThreads, setMatmulThreads } from "./backends/cpu/wasm/matmul.js";
 export { primitivesOnly } from "./backends/primitives-only.js";
+export type { HostView } from "./custom-op.js";
+export { cpuData, cpuView, empty, hasHostMemory } from "./custom-op.js";
+export {
+  crossEntropyComposed,
+  logSoftmaxComposed,
+  rmsnormComposed,
+  ropeComposed,
+  softmaxComposed,
+} from "./ops/composed.js";
+export { adamwUpdateComposed } from "./ops/fused.js";
+export type { BackwardContext, OpAttributes, PrimitiveOp, Rule } from "./ops/primitives.js";
+export { primitiveOps } from "./ops/primitives.js";

@@ -9,7 +9,8 @@ import { type CaseResult, countKernelCalls, kernelNames, runConformance } from "
 import type { GpuJsBackend, GpuJsMode } from "../src/gpujs.js";
 import "../src/gpujs.js";
 // From the package entry (not backend.js directly): the entry registers the CPU backend.
-import { registerBackend, scope, setBackend } from "../src/index.js";
+import { scope, setBackend } from "../src/index.js";
+import { registerBackend } from "../src/internals.js";
 
 export interface BrowserConformance {
   requested: string;
