@@ -10,7 +10,7 @@
 import { inflateRawSync } from "node:zlib";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import { archive, floatBytes, global, int, op, tensor, text, tuple } from "./__fixtures__/pickle-bytes.js";
+import { archive, float, floatBytes, global, int, op, tensor, text, tuple } from "./__fixtures__/pickle-bytes.js";
 import { buildZip } from "./__fixtures__/zip-bytes.js";
 import { readPickle } from "./pickle.js";
 import { type ReadPthOptions, readPth } from "./pth.js";
@@ -236,6 +236,8 @@ describe("fuzzing the .pth reader", () => {
     [0x95, 1, 0, 0, 0, 0, 0, 0, 0],
     [0x8d, 255, 255, 255, 255, 255, 255, 255, 127],
     [0x58, 255, 255, 255, 255],
+    float(5e-4),
+    [0x47, 1, 2],
   ];
 
   it("streams assembled from random opcodes: 300 cases, through readPickle and readPth", () => {
