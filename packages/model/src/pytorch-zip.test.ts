@@ -108,6 +108,17 @@ describe("readZipArchive", () => {
     );
   });
 
+  it("refuses entries that share bytes (the zip-bomb layout: many entries, one deflated stream)", () => {
+    const good = buildZip(records.map((record) => ({ ...record, method: 8 as const })));
+    const view = new DataView(good.buffer);
+    const first = Buffer.from(good).indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
+    const second = first + 46 + view.getUint16(first + 28, true); // the next central-directory entry
+    view.setUint32(second + 42, 0, true); // archive/data/0 now claims archive/data.pkl's local header
+    expect(() => readZipArchive(good, { source: "bomb.pth", inflateRaw })).toThrow(
+      /^\[pth\] bomb\.pth: zip: entry "archive\/data(\.pkl|\/0)" \(at byte 0\) overlaps entry "archive\/data(\.pkl|\/0)" \(bytes 0–\d+\); entries must not share bytes$/,
+    );
+  });
+
   it("refuses offsets that point outside the file or into the central directory", () => {
     const good = buildZip(records);
     const view = new DataView(good.buffer);

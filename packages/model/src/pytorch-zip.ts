@@ -18,6 +18,8 @@ export interface ZipEntry {
   readonly crc32: number;
   readonly compressedSize: number;
   readonly uncompressedSize: number;
+  /** Offset of the entry's local header in the file. */
+  readonly headerOffset: number;
   /** Offset of the entry's (possibly compressed) data in the file. */
   readonly dataOffset: number;
 }
@@ -332,16 +334,36 @@ export function readZipArchive(bytes: Uint8Array, options: ReadZipOptions = {}):
       crc32: crc,
       compressedSize: values.compressed,
       uncompressedSize: values.uncompressed,
+      headerOffset: local,
       dataOffset,
     });
     position = next;
   }
+  checkNoOverlap(entries, source);
   const read = (name: string): Uint8Array => readEntry(file, entries, name, options, source);
   return { entries, read };
 }
 
 /** Deflate expands at most about 1032:1 (258-byte matches coded in 2 bits), which bounds what an entry may claim. */
 const maximumDeflateRatio = 1032;
+
+/**
+ * Fails when two entries share bytes (a header or data inside another's). torch never writes that; a zip bomb
+ * does, pointing many entries at one deflated stream so that each inflates it again.
+ */
+function checkNoOverlap(entries: ReadonlyMap<string, ZipEntry>, source: string): void {
+  const ordered = [...entries.values()].sort((a, b) => a.headerOffset - b.headerOffset);
+  for (let index = 1; index < ordered.length; index++) {
+    const previous = ordered[index - 1] as ZipEntry;
+    const entry = ordered[index] as ZipEntry;
+    if (previous.dataOffset + previous.compressedSize > entry.headerOffset) {
+      fail(
+        source,
+        `zip: entry ${JSON.stringify(entry.name)} (at byte ${entry.headerOffset}) overlaps entry ${JSON.stringify(previous.name)} (bytes ${previous.headerOffset}–${previous.dataOffset + previous.compressedSize}); entries must not share bytes`,
+      );
+    }
+  }
+}
 
 function readEntry(
   file: Uint8Array,
