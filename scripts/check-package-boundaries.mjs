@@ -3,7 +3,7 @@
  * Package boundary checks that the import graph alone cannot make (dependency-cruiser checks cycles and
  * relative paths into other packages):
  * - layering on package.json: internal dependencies use `workspace:*` and point one way only —
- *   tensor ← attention ← model ← train ← cli, tokenizer standalone (used by train and cli);
+ *   tensor ← attention ← model ← train ← cli, tokenizer standalone (used by model's text API, train and cli);
  * - dev tools (tools/*, e.g. @minimind/chromium-harness): private packages that any workspace package may list in
  *   devDependencies only (never as a runtime or peer dependency of a published package), and that depend on no
  *   library package themselves;
@@ -20,7 +20,7 @@ const allowed = {
   "@minimind/tensor": [],
   "@minimind/tokenizer": [],
   "@minimind/attention": ["@minimind/tensor"],
-  "@minimind/model": ["@minimind/tensor", "@minimind/attention"],
+  "@minimind/model": ["@minimind/tensor", "@minimind/attention", "@minimind/tokenizer"],
   "@minimind/train": ["@minimind/tensor", "@minimind/attention", "@minimind/model", "@minimind/tokenizer"],
   "@minimind/cli": [
     "@minimind/tensor",

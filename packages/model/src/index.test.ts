@@ -6,8 +6,10 @@ describe("@minimind/model public API", () => {
   it("exports exactly the curated names", () => {
     expect(Object.keys(api).sort()).toEqual(
       [
+        "ChatSession",
         "DEFAULT_ROPE_SCALING",
         "MiniMindForCausalLM",
+        "TextModel",
         "assertStateDictMatchesConfig",
         "checkStateDict",
         "countParameters",

@@ -6,6 +6,9 @@
  * Weight files (safetensors, sharding, half precision) are in `@minimind/model/safetensors`. Everything
  * except `fromPretrained` / `savePretrained` is browser-safe.
  */
+
+export type { ChatSessionOptions, TurnStatistics } from "./chat-session.js";
+export { ChatSession } from "./chat-session.js";
 export type { MiniMindConfig, MiniMindConfigOptions, RopeScaling } from "./config.js";
 export {
   countParameters,
@@ -26,4 +29,6 @@ export type { FromPretrainedOptions } from "./pretrained.js";
 export { rotaryTables } from "./rotary.js";
 export type { StateDict, StateDictReport } from "./state-dict.js";
 export { assertStateDictMatchesConfig, checkStateDict, stateDictToFloat32 } from "./state-dict.js";
+export type { PromptMask, TextGenerateOptions, TextModelFiles } from "./text-model.js";
+export { TextModel } from "./text-model.js";
 export type { TokenRows } from "./token-rows.js";
