@@ -5,7 +5,9 @@
  */
 import type { CliCommand, CommandIo } from "./command.js";
 import { dataCommand } from "./commands/data.js";
+import { maskCommand } from "./commands/mask.js";
 import { tokenizeCommand } from "./commands/tokenize.js";
+import { trainTokenizerCommand } from "./commands/train-tokenizer.js";
 import { versionCommand } from "./commands/version.js";
 import { processIo } from "./io.js";
 import { runProgram } from "./program.js";
@@ -28,7 +30,13 @@ export { ProgressBar } from "./terminal/progress.js";
 export { sparkline } from "./terminal/sparkline.js";
 
 /** Every subcommand, in the order `--help` lists them. */
-export const commands: readonly CliCommand[] = [dataCommand, tokenizeCommand, versionCommand];
+export const commands: readonly CliCommand[] = [
+  dataCommand,
+  maskCommand,
+  tokenizeCommand,
+  trainTokenizerCommand,
+  versionCommand,
+];
 
 /**
  * Runs the CLI on `argv` (without the node and script paths) and returns the exit code: 0 ok, 1 the work
