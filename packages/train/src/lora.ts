@@ -72,17 +72,20 @@ export class LoraAdapters {
     const parameters = model.namedParameters();
     const targets = options.targets ?? ((_name: string, shape: readonly number[]) => shape[0] === shape[1]);
     const projections = model.projectionNames();
+    // A tied lm_head shares the embedding matrix: an adapter there would be merged into the embedding too.
+    const untied = projections.filter((name) => parameters.has(name));
     const chosen =
       typeof targets === "function"
-        ? projections.filter((name) => targets(name, parameters.get(name)?.shape ?? []))
+        ? untied.filter((name) => targets(name, parameters.get(name)?.shape ?? []))
         : [...targets];
     if (chosen.length === 0) throw new Error("[lora] no projection matches the targets");
     const seed = options.seed ?? 0;
     chosen.forEach((weightName, index) => {
       const weight = parameters.get(weightName);
       if (weight === undefined || !projections.includes(weightName)) {
+        const tied = projections.includes(weightName) ? " (it is tied to the embedding)" : "";
         throw new Error(
-          `[lora] "${weightName}" is not a projection weight; projections are named like ${projections.slice(0, 4).join(", ")}, …`,
+          `[lora] "${weightName}" is not an adaptable projection weight${tied}; projections are named like ${untied.slice(0, 4).join(", ")}, …`,
         );
       }
       const [out, input] = weight.shape as [number, number];
