@@ -37,77 +37,85 @@ const allowedList = `${[...allowedFunctions].join(", ")} and torch.<Type>Storage
 const mark = Symbol("mark");
 type StackItem = PickleValue | typeof mark;
 
-/** Opcode bytes → names: the ones this reader interprets, and the ones it refuses (named in the error). */
-const opcodeNames = new Map<number, string>([
-  [0x80, "PROTO"],
-  [0x95, "FRAME"],
-  [0x2e, "STOP"],
-  [0x28, "MARK"],
-  [0x7d, "EMPTY_DICT"],
-  [0x5d, "EMPTY_LIST"],
-  [0x29, "EMPTY_TUPLE"],
-  [0x74, "TUPLE"],
-  [0x85, "TUPLE1"],
-  [0x86, "TUPLE2"],
-  [0x87, "TUPLE3"],
-  [0x6c, "LIST"],
-  [0x64, "DICT"],
-  [0x61, "APPEND"],
-  [0x65, "APPENDS"],
-  [0x73, "SETITEM"],
-  [0x75, "SETITEMS"],
-  [0x71, "BINPUT"],
-  [0x72, "LONG_BINPUT"],
-  [0x94, "MEMOIZE"],
-  [0x68, "BINGET"],
-  [0x6a, "LONG_BINGET"],
-  [0x4a, "BININT"],
-  [0x4b, "BININT1"],
-  [0x4d, "BININT2"],
-  [0x8a, "LONG1"],
-  [0x47, "BINFLOAT"],
-  [0x4e, "NONE"],
-  [0x88, "NEWTRUE"],
-  [0x89, "NEWFALSE"],
-  [0x58, "BINUNICODE"],
-  [0x8c, "SHORT_BINUNICODE"],
-  [0x8d, "BINUNICODE8"],
-  [0x43, "SHORT_BINBYTES"],
-  [0x42, "BINBYTES"],
-  [0x63, "GLOBAL"],
-  [0x93, "STACK_GLOBAL"],
-  [0x52, "REDUCE"],
-  [0x62, "BUILD"],
-  [0x51, "BINPERSID"],
-  [0x30, "POP"],
-  [0x32, "DUP"],
-  [0x31, "POP_MARK"],
-  [0x81, "NEWOBJ"],
-  [0x92, "NEWOBJ_EX"],
-  [0x69, "INST"],
-  [0x6f, "OBJ"],
-  [0x50, "PERSID"],
-  [0x82, "EXT1"],
-  [0x83, "EXT2"],
-  [0x84, "EXT4"],
-  [0x70, "PUT"],
-  [0x67, "GET"],
-  [0x49, "INT"],
-  [0x4c, "LONG"],
-  [0x46, "FLOAT"],
-  [0x53, "STRING"],
-  [0x54, "BINSTRING"],
-  [0x55, "SHORT_BINSTRING"],
-  [0x56, "UNICODE"],
-  [0x8b, "LONG4"],
-  [0x8e, "BINBYTES8"],
-  [0x8f, "EMPTY_SET"],
-  [0x90, "ADDITEMS"],
-  [0x91, "FROZENSET"],
-  [0x96, "BYTEARRAY8"],
-  [0x97, "NEXT_BUFFER"],
-  [0x98, "READONLY_BUFFER"],
-]);
+/** The opcodes this reader interprets, by their names in Python's pickletools. */
+const Op = {
+  PROTO: 0x80,
+  FRAME: 0x95,
+  STOP: 0x2e,
+  MARK: 0x28,
+  EMPTY_DICT: 0x7d,
+  EMPTY_LIST: 0x5d,
+  EMPTY_TUPLE: 0x29,
+  TUPLE: 0x74,
+  TUPLE1: 0x85,
+  TUPLE2: 0x86,
+  TUPLE3: 0x87,
+  LIST: 0x6c,
+  DICT: 0x64,
+  APPEND: 0x61,
+  APPENDS: 0x65,
+  SETITEM: 0x73,
+  SETITEMS: 0x75,
+  BINPUT: 0x71,
+  LONG_BINPUT: 0x72,
+  MEMOIZE: 0x94,
+  BINGET: 0x68,
+  LONG_BINGET: 0x6a,
+  BININT: 0x4a,
+  BININT1: 0x4b,
+  BININT2: 0x4d,
+  LONG1: 0x8a,
+  BINFLOAT: 0x47,
+  NONE: 0x4e,
+  NEWTRUE: 0x88,
+  NEWFALSE: 0x89,
+  BINUNICODE: 0x58,
+  SHORT_BINUNICODE: 0x8c,
+  BINUNICODE8: 0x8d,
+  SHORT_BINBYTES: 0x43,
+  BINBYTES: 0x42,
+  GLOBAL: 0x63,
+  STACK_GLOBAL: 0x93,
+  REDUCE: 0x52,
+  BUILD: 0x62,
+  BINPERSID: 0x51,
+  POP: 0x30,
+  DUP: 0x32,
+  POP_MARK: 0x31,
+} as const;
+
+/** Opcodes it refuses, named in the error: objects, extensions, text-mode values, sets, buffers. */
+const refusedOpcodes = {
+  NEWOBJ: 0x81,
+  NEWOBJ_EX: 0x92,
+  INST: 0x69,
+  OBJ: 0x6f,
+  PERSID: 0x50,
+  EXT1: 0x82,
+  EXT2: 0x83,
+  EXT4: 0x84,
+  PUT: 0x70,
+  GET: 0x67,
+  INT: 0x49,
+  LONG: 0x4c,
+  FLOAT: 0x46,
+  STRING: 0x53,
+  BINSTRING: 0x54,
+  SHORT_BINSTRING: 0x55,
+  UNICODE: 0x56,
+  LONG4: 0x8b,
+  BINBYTES8: 0x8e,
+  EMPTY_SET: 0x8f,
+  ADDITEMS: 0x90,
+  FROZENSET: 0x91,
+  BYTEARRAY8: 0x96,
+  NEXT_BUFFER: 0x97,
+  READONLY_BUFFER: 0x98,
+} as const;
+
+const opcodeNames = new Map<number, string>(
+  [...Object.entries(Op), ...Object.entries(refusedOpcodes)].map(([name, code]) => [code, name]),
+);
 
 export interface ReadPickleOptions {
   /** Names the stream in error messages, e.g. `model.pth: archive/data.pkl`. */
@@ -219,170 +227,170 @@ class Unpickler {
       if (this.position >= bytes.byteLength) this.fail("the stream ends without a STOP opcode");
       const opcode = bytes[this.position++] as number;
       switch (opcode) {
-        case 0x80: {
+        case Op.PROTO: {
           const protocol = bytes[this.take(1, "PROTO")] as number;
           if (protocol < 2 || protocol > 5) this.fail(`pickle protocol ${protocol} is not supported (torch writes 2)`);
           break;
         }
-        case 0x95: // FRAME: an 8-byte length, a framing hint only
+        case Op.FRAME: // an 8-byte length, a framing hint only
           this.take(8, "FRAME");
           break;
-        case 0x2e: {
+        case Op.STOP: {
           const value = this.pop("STOP");
           if (this.stack.length !== 0 || this.marks.length !== 0) this.fail("STOP leaves values on the stack");
           return value;
         }
-        case 0x28:
+        case Op.MARK:
           this.marks.push(this.stack.length);
           this.stack.push(mark);
           break;
-        case 0x31: // POP_MARK
+        case Op.POP_MARK:
           this.popMark("POP_MARK");
           break;
-        case 0x30:
+        case Op.POP:
           this.pop("POP");
           break;
-        case 0x32:
+        case Op.DUP:
           this.stack.push(this.top("DUP"));
           break;
-        case 0x7d:
+        case Op.EMPTY_DICT:
           this.stack.push(new PickleDict("dict"));
           break;
-        case 0x5d:
+        case Op.EMPTY_LIST:
           this.stack.push([]);
           break;
-        case 0x29:
+        case Op.EMPTY_TUPLE:
           this.stack.push(new PickleTuple([]));
           break;
-        case 0x74:
+        case Op.TUPLE:
           this.stack.push(new PickleTuple(this.popMark("TUPLE")));
           break;
-        case 0x85:
-        case 0x86:
-        case 0x87: {
-          const count = opcode - 0x84;
+        case Op.TUPLE1:
+        case Op.TUPLE2:
+        case Op.TUPLE3: {
+          const count = opcode === Op.TUPLE1 ? 1 : opcode === Op.TUPLE2 ? 2 : 3;
           const items: PickleValue[] = [];
           for (let index = 0; index < count; index++) items.unshift(this.pop(opcodeNames.get(opcode) as string));
           this.stack.push(new PickleTuple(items));
           break;
         }
-        case 0x6c:
+        case Op.LIST:
           this.stack.push(this.popMark("LIST"));
           break;
-        case 0x64: {
+        case Op.DICT: {
           const dict = new PickleDict("dict");
           this.setItems(dict, this.popMark("DICT"), "DICT");
           this.stack.push(dict);
           break;
         }
-        case 0x61: {
+        case Op.APPEND: {
           const value = this.pop("APPEND");
           this.asList(this.top("APPEND"), "APPEND").push(value);
           break;
         }
-        case 0x65: {
+        case Op.APPENDS: {
           const items = this.popMark("APPENDS");
           const list = this.asList(this.top("APPENDS"), "APPENDS");
           for (const item of items) list.push(item);
           break;
         }
-        case 0x73: {
+        case Op.SETITEM: {
           const value = this.pop("SETITEM");
           const key = this.pop("SETITEM");
           this.setItems(this.asDict(this.top("SETITEM"), "SETITEM"), [key, value], "SETITEM");
           break;
         }
-        case 0x75: {
+        case Op.SETITEMS: {
           const items = this.popMark("SETITEMS");
           this.setItems(this.asDict(this.top("SETITEMS"), "SETITEMS"), items, "SETITEMS");
           break;
         }
-        case 0x71:
+        case Op.BINPUT:
           this.memoize(bytes[this.take(1, "BINPUT")] as number, this.top("BINPUT"));
           break;
-        case 0x72:
+        case Op.LONG_BINPUT:
           this.memoize(this.view.getUint32(this.take(4, "LONG_BINPUT"), true), this.top("LONG_BINPUT"));
           break;
-        case 0x94:
+        case Op.MEMOIZE:
           this.memoize(this.memo.size, this.top("MEMOIZE"));
           break;
-        case 0x68:
+        case Op.BINGET:
           this.stack.push(this.recall(bytes[this.take(1, "BINGET")] as number));
           break;
-        case 0x6a:
+        case Op.LONG_BINGET:
           this.stack.push(this.recall(this.view.getUint32(this.take(4, "LONG_BINGET"), true)));
           break;
-        case 0x4a:
+        case Op.BININT:
           this.stack.push(this.view.getInt32(this.take(4, "BININT"), true));
           break;
-        case 0x4b:
+        case Op.BININT1:
           this.stack.push(bytes[this.take(1, "BININT1")] as number);
           break;
-        case 0x4d:
+        case Op.BININT2:
           this.stack.push(this.view.getUint16(this.take(2, "BININT2"), true));
           break;
-        case 0x8a:
+        case Op.LONG1:
           this.stack.push(this.readLong1());
           break;
-        case 0x47:
+        case Op.BINFLOAT:
           this.stack.push(this.view.getFloat64(this.take(8, "BINFLOAT"), false));
           break;
-        case 0x4e:
+        case Op.NONE:
           this.stack.push(null);
           break;
-        case 0x88:
+        case Op.NEWTRUE:
           this.stack.push(true);
           break;
-        case 0x89:
+        case Op.NEWFALSE:
           this.stack.push(false);
           break;
-        case 0x58:
+        case Op.BINUNICODE:
           this.stack.push(
             this.readString(this.view.getUint32(this.take(4, "BINUNICODE"), true), "a BINUNICODE string"),
           );
           break;
-        case 0x8c:
+        case Op.SHORT_BINUNICODE:
           this.stack.push(
             this.readString(bytes[this.take(1, "SHORT_BINUNICODE")] as number, "a SHORT_BINUNICODE string"),
           );
           break;
-        case 0x8d: {
+        case Op.BINUNICODE8: {
           const length = this.view.getBigUint64(this.take(8, "BINUNICODE8"), true);
           if (length > BigInt(bytes.byteLength))
             this.fail(`a BINUNICODE8 string of ${length} bytes runs past the stream`);
           this.stack.push(this.readString(Number(length), "a BINUNICODE8 string"));
           break;
         }
-        case 0x43:
-        case 0x42: {
+        case Op.SHORT_BINBYTES:
+        case Op.BINBYTES: {
           const length =
-            opcode === 0x43
+            opcode === Op.SHORT_BINBYTES
               ? (bytes[this.take(1, "SHORT_BINBYTES")] as number)
               : this.view.getUint32(this.take(4, "BINBYTES"), true);
           const start = this.take(length, "a bytes value");
           this.stack.push(bytes.slice(start, start + length));
           break;
         }
-        case 0x63: {
+        case Op.GLOBAL: {
           const module = this.readLine("a GLOBAL module name");
           const name = this.readLine("a GLOBAL name");
           this.stack.push(this.global(module, name));
           break;
         }
-        case 0x93: {
+        case Op.STACK_GLOBAL: {
           const name = this.pop("STACK_GLOBAL");
           const module = this.pop("STACK_GLOBAL");
           if (typeof module !== "string" || typeof name !== "string") this.fail("STACK_GLOBAL needs two strings");
           this.stack.push(this.global(module, name));
           break;
         }
-        case 0x52: {
+        case Op.REDUCE: {
           const argumentsValue = this.pop("REDUCE");
           const callable = this.pop("REDUCE");
           this.stack.push(this.reduce(callable, argumentsValue));
           break;
         }
-        case 0x62: {
+        case Op.BUILD: {
           const state = this.pop("BUILD");
           const target = this.top("BUILD");
           if (!(target instanceof PickleDict) || target.kind !== "OrderedDict") {
@@ -393,7 +401,7 @@ class Unpickler {
           target.attributes = state;
           break;
         }
-        case 0x51:
+        case Op.BINPERSID:
           this.stack.push(this.persistentLoad(this.pop("BINPERSID")));
           break;
         default: {
