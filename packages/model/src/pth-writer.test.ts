@@ -148,36 +148,84 @@ for name, tensor in state.items():
 print(json.dumps(out))
 `;
 
-const torchDtypes: Record<string, string> = { F32: "torch.float32", F16: "torch.float16", BF16: "torch.bfloat16" };
+const torchDtypes: Record<string, string> = {
+  F32: "torch.float32",
+  F16: "torch.float16",
+  BF16: "torch.bfloat16",
+  F64: "torch.float64",
+  I64: "torch.int64",
+  I32: "torch.int32",
+  I16: "torch.int16",
+  I8: "torch.int8",
+  U8: "torch.uint8",
+  BOOL: "torch.bool",
+};
+const skipReason = torch.reason === undefined ? "" : ` — skipped: ${torch.reason}`;
 
 describe("torch.load(weights_only=True)", () => {
   const directory = mkdtempSync(join(tmpdir(), "minimind-pth-"));
   afterAll(() => rmSync(directory, { recursive: true, force: true }));
 
+  interface TorchView {
+    type: string;
+    tensors: Record<string, { dtype: string; shape: number[]; sha256: string; storage: number }>;
+  }
+
+  function loadWithTorch(target: string): TorchView {
+    const run = spawnSync(torch.python as string, ["-c", torchScript, target], { encoding: "utf8" });
+    expect(run.stderr).not.toMatch(/Error/);
+    expect(run.status).toBe(0);
+    return JSON.parse(run.stdout) as TorchView;
+  }
+
+  function expectTorchSees(loaded: TorchView, tensors: Map<string, SafetensorsTensor>): void {
+    expect(loaded.type).toBe("OrderedDict");
+    expect(Object.keys(loaded.tensors)).toEqual([...tensors.keys()]);
+    for (const [name, tensor] of tensors) {
+      const seen = loaded.tensors[name];
+      expect(seen?.dtype, name).toBe(torchDtypes[tensor.dtype]);
+      expect(seen?.shape, name).toEqual(tensor.shape);
+      expect(seen?.sha256, name).toBe(createHash("sha256").update(bits(tensor.data)).digest("hex"));
+    }
+  }
+
   it.skipIf(torch.python === undefined).each(["model.safetensors", "model.f16.safetensors", "model.bf16.safetensors"])(
-    `reads our .pth of dense-tiny/%s to the same bits, the tied pair on one storage${torch.reason ? ` — skipped: ${torch.reason}` : ""}`,
+    `reads our .pth of dense-tiny/%s to the same bits, the tied pair on one storage${skipReason}`,
     (file) => {
       const tensors = tiedWeights(file);
       const target = join(directory, file.replace(".safetensors", ".pth"));
       writeFileSync(target, writePth(tensors));
-      const run = spawnSync(torch.python as string, ["-c", torchScript, target], { encoding: "utf8" });
-      expect(run.stderr).not.toMatch(/Error/);
-      expect(run.status).toBe(0);
-      const loaded = JSON.parse(run.stdout) as {
-        type: string;
-        tensors: Record<string, { dtype: string; shape: number[]; sha256: string; storage: number }>;
-      };
-      expect(loaded.type).toBe("OrderedDict");
-      expect(Object.keys(loaded.tensors)).toEqual([...tensors.keys()]);
-      for (const [name, tensor] of tensors) {
-        const seen = loaded.tensors[name];
-        expect(seen?.dtype, name).toBe(torchDtypes[tensor.dtype]);
-        expect(seen?.shape, name).toEqual(tensor.shape);
-        expect(seen?.sha256, name).toBe(createHash("sha256").update(bits(tensor.data)).digest("hex"));
-      }
+      const loaded = loadWithTorch(target);
+      expectTorchSees(loaded, tensors);
       const storages = new Set(Object.values(loaded.tensors).map((each) => each.storage));
       expect(storages.size).toBe(tensors.size - 1);
       expect(loaded.tensors["lm_head.weight"]?.storage).toBe(loaded.tensors["model.embed_tokens.weight"]?.storage);
+    },
+  );
+
+  it.skipIf(torch.python === undefined)(
+    `reads 300 tensors of every dtype (memo indices past 255: LONG_BINPUT / LONG_BINGET)${skipReason}`,
+    () => {
+      const samples: SafetensorsTensor[] = [
+        { dtype: "F64", shape: [2], data: new Float64Array([Math.E, -0]) },
+        { dtype: "I64", shape: [1], data: new BigInt64Array([-(2n ** 40n)]) },
+        { dtype: "I32", shape: [2, 1], data: new Int32Array([-9, 9]) },
+        { dtype: "I16", shape: [1], data: new Int16Array([-2]) },
+        { dtype: "I8", shape: [1], data: new Int8Array([-3]) },
+        { dtype: "U8", shape: [1], data: new Uint8Array([200]) },
+        { dtype: "BOOL", shape: [2], data: new Uint8Array([1, 0]) },
+        { dtype: "F16", shape: [], data: new Uint16Array([0x3c00]) },
+        { dtype: "BF16", shape: [0], data: new Uint16Array(0) },
+        { dtype: "F32", shape: [3], data: new Float32Array([1, 2, 3]) },
+      ];
+      const tensors = new Map<string, SafetensorsTensor>();
+      for (let index = 0; index < 300; index++) {
+        const sample = samples[index % samples.length] as SafetensorsTensor;
+        tensors.set(`layer.${index}.weight`, { ...sample, data: sample.data.slice() } as SafetensorsTensor);
+      }
+      const target = join(directory, "many.pth");
+      writeFileSync(target, writePth(tensors));
+      expectTorchSees(loadWithTorch(target), tensors);
     },
   );
 });
