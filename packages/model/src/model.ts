@@ -11,6 +11,7 @@
 import { and, causal, KeyValueCache, padding, type StrategyLike, scaledDotProductAttention } from "@minimind/attention";
 import {
   add,
+  concat,
   crossEntropy,
   dropout,
   embedding,
@@ -134,6 +135,8 @@ class MiniMindBlock {
 }
 
 interface ModelForwardOptions {
+  /** [B, P, hidden] vectors placed before the tokens' embeddings. */
+  readonly prefix: Tensor | undefined;
   readonly strategy: StrategyLike;
   readonly cache: KeyValueCache | undefined;
   readonly training: boolean;
@@ -153,10 +156,11 @@ class MiniMindModel {
   }
 
   forward(inputIds: Tensor, options: ModelForwardOptions): { hidden: Tensor; auxLoss: Tensor } {
-    const { strategy, cache, training, positionIds } = options;
-    const length = inputIds.shape[1] as number;
+    const { prefix, strategy, cache, training, positionIds } = options;
     const start = cache?.length ?? 0;
     let hidden = embedding(this.embedTokens, inputIds); // [B, T, hidden]
+    if (prefix !== undefined) hidden = concat([prefix, hidden], 1); // [B, P + T, hidden]
+    const length = hidden.shape[1] as number;
     if (training && this.config.dropout > 0) hidden = dropout(hidden, this.config.dropout);
     const { cos, sin } = positionIds === undefined ? this.rotary.tables(start, length) : this.rotary.rows(positionIds); // [T or B·T, D/2] each
     const context: LayerContext = { cos, sin, positionsPerRow: positionIds !== undefined, strategy, cache, training };
@@ -199,6 +203,12 @@ export interface ForwardOptions {
   readonly attention?: StrategyLike;
   /** Only the last n positions get logits (0 = all). */
   readonly logitsToKeep?: number;
+  /**
+   * [P, hidden] or [B, P, hidden] vectors placed before the tokens, e.g. learned memory tokens: they occupy
+   * positions 0 … P − 1 (the strategy, an `attentionMask` and the cache count them; `labels` and the logits do
+   * not). Only at the start of a sequence: without a cache, or with an empty one; not with `positionIds`.
+   */
+  readonly prefixEmbeddings?: Tensor;
 }
 
 export interface ForwardResult {
@@ -401,12 +411,15 @@ export class MiniMindForCausalLM {
       if (id < 0 || id >= vocab)
         throw new Error(`[MiniMindForCausalLM] inputIds holds ${id}, outside the vocabulary [0, ${vocab})`);
     }
+    const prefix = this.prefixOf(options, ids.batch, pastLength);
+    const prefixLength = prefix?.shape[1] ?? 0;
+    const length = prefixLength + ids.length; // positions this call appends
     let strategy: StrategyLike = options.attention ?? causal;
     if (options.attentionMask !== undefined) {
       const mask = toRows(options.attentionMask, "attentionMask");
-      if (mask.batch !== ids.batch || mask.length !== pastLength + ids.length) {
+      if (mask.batch !== ids.batch || mask.length !== pastLength + length) {
         throw new Error(
-          `[MiniMindForCausalLM] attentionMask is [${mask.batch}, ${mask.length}]; expected [${ids.batch}, ${pastLength + ids.length}] (batch, past + new tokens)`,
+          `[MiniMindForCausalLM] attentionMask is [${mask.batch}, ${mask.length}]; expected [${ids.batch}, ${pastLength + length}] (batch, past${prefixLength > 0 ? " + prefix" : ""} + new tokens)`,
         );
       }
       if (mask.data.some((keep) => keep === 0)) {
@@ -431,26 +444,26 @@ export class MiniMindForCausalLM {
     const limit = maxPositions(this.config);
     const last =
       positionIds === undefined
-        ? pastLength + ids.length - 1
+        ? pastLength + length - 1
         : positionIds.reduce((highest, position) => Math.max(highest, position), 0);
     if (last >= limit) {
-      const what =
-        positionIds === undefined ? `past ${pastLength} + ${ids.length} new tokens reach` : "positionIds hold";
+      const what = positionIds === undefined ? `past ${pastLength} + ${length} new tokens reach` : "positionIds hold";
       throw new Error(
         `[MiniMindForCausalLM] ${what} position ${last}, beyond the model's context: ${describeMaxPositions(this.config)}`,
       );
     }
     // Refuse an append the strategy forbids before computing anything; drop a partial chunk on failure.
-    cache?.checkAppend(strategy, ids.length, { batch: ids.batch, heads: this.config.num_attention_heads });
+    cache?.checkAppend(strategy, length, { batch: ids.batch, heads: this.config.num_attention_heads });
     const inputIds = tensor(ids.data, { shape: [ids.batch, ids.length], dtype: "int32" }); // [B, T]
     let computed: { hidden: Tensor; auxLoss: Tensor };
     try {
-      computed = this.model.forward(inputIds, { strategy, cache, training: this.training, positionIds });
+      computed = this.model.forward(inputIds, { prefix, strategy, cache, training: this.training, positionIds });
     } catch (error) {
       cache?.truncate(pastLength);
       throw error;
     }
-    const { hidden, auxLoss } = computed;
+    const { auxLoss } = computed;
+    const hidden = prefixLength > 0 ? computed.hidden.slice([0, prefixLength, 0]) : computed.hidden; // [B, T, hidden]
     const keepCount = options.logitsToKeep ?? 0;
     const kept = keepCount > 0 ? hidden.slice([0, Math.max(ids.length - keepCount, 0), 0]) : hidden; // [B, T', hidden]
     const logits = this.lmHead.forward(kept); // [B, T', vocab]
@@ -473,6 +486,30 @@ export class MiniMindForCausalLM {
       });
     }
     return { logits, loss, auxLoss };
+  }
+
+  /** `prefixEmbeddings` checked and broadcast to [B, P, hidden], or undefined. */
+  private prefixOf(options: ForwardOptions, batch: number, pastLength: number): Tensor | undefined {
+    const prefix = options.prefixEmbeddings;
+    if (prefix === undefined) return undefined;
+    const hidden = this.config.hidden_size;
+    const shape = prefix.shape;
+    const fits =
+      prefix.dtype === "float32" &&
+      shape[shape.length - 1] === hidden &&
+      (shape.length === 2 || (shape.length === 3 && shape[0] === batch)) &&
+      (shape[shape.length - 2] as number) > 0;
+    if (!fits) {
+      throw new Error(
+        `[MiniMindForCausalLM] prefixEmbeddings is a ${prefix.dtype} tensor [${shape.join(", ")}]; expected float32 [P, ${hidden}] or [${batch}, P, ${hidden}] with P ≥ 1`,
+      );
+    }
+    if (pastLength > 0 || options.positionIds !== undefined) {
+      throw new Error(
+        "[MiniMindForCausalLM] prefixEmbeddings go at the start of a sequence: not onto a cache that holds tokens, and not with positionIds",
+      );
+    }
+    return shape.length === 3 ? prefix : prefix.reshape([1, ...shape]).expand([batch, ...shape]);
   }
 
   /**
