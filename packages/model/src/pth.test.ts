@@ -67,7 +67,10 @@ describe.each(["dense-tiny", "moe-tiny"])("%s/model.fp16.pth", (name) => {
     const reference = readTensors(name, "model.safetensors");
     const archive = openPth(fixtureBytes(name, "model.fp16.pth"), { source: `${name}/model.fp16.pth` });
     expect(archive.archiveName).toBe("model.fp16");
-    const { tensors } = readPth(fixtureBytes(name, "model.fp16.pth"));
+    const fileBytes = fixtureBytes(name, "model.fp16.pth");
+    const arrayBuffer = new ArrayBuffer(fileBytes.byteLength);
+    new Uint8Array(arrayBuffer).set(fileBytes);
+    const { tensors } = readPth(arrayBuffer); // an ArrayBuffer, as fetch() gives in a browser
     expect(new Set(tensors.keys())).toEqual(new Set([...reference.keys(), "lm_head.weight"]));
     for (const [tensorName, expected] of reference) {
       const actual = tensors.get(tensorName) as SafetensorsTensor;

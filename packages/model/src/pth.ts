@@ -79,10 +79,11 @@ function fail(source: string, message: string): never {
  * Opens a `torch.save` zip file: checks the archive, reads `data.pkl` with the restricted unpickler (refusing
  * any global a state dict does not use) and checks `byteorder`. Tensor bytes are read on demand.
  */
-export function openPth(bytes: Uint8Array, options: ReadPthOptions = {}): PthArchive {
+export function openPth(bytes: Uint8Array | ArrayBuffer, options: ReadPthOptions = {}): PthArchive {
   const source = options.source ?? "<bytes>";
   if (!hostIsLittleEndian) fail(source, "this reader needs a little-endian host");
-  const zip = readZipArchive(bytes, { source, inflateRaw: options.inflateRaw });
+  const file = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  const zip = readZipArchive(file, { source, inflateRaw: options.inflateRaw });
   const first = zip.entries.keys().next().value;
   const slash = first?.indexOf("/") ?? -1;
   if (first === undefined || slash <= 0) {
@@ -108,7 +109,7 @@ export function openPth(bytes: Uint8Array, options: ReadPthOptions = {}): PthArc
  * Reads the state dict of a `.pth` file (see ReadPthOptions.key for where it is looked for) as
  * name → { dtype, shape, data }, every tensor in its own array (tied weights become two equal copies).
  */
-export function readPth(bytes: Uint8Array, options: ReadPthOptions = {}): PthContents {
+export function readPth(bytes: Uint8Array | ArrayBuffer, options: ReadPthOptions = {}): PthContents {
   const source = options.source ?? "<bytes>";
   const archive = openPth(bytes, options);
   const { dict, key } = findStateDict(archive.value, options.key, `${source}: ${archive.archiveName}/data.pkl`);
