@@ -6,7 +6,8 @@
  * Not here: the rules (ops/primitives.ts) and graph recording (`apply` there, `customOp`).
  */
 import { keep, scope } from "./memory.js";
-import { add, copyRaw, fullLike, reduceToShape } from "./ops/primitives.js";
+import { copyRaw, fullLike, reduceToShape } from "./ops/apply.js";
+import { add } from "./ops/elementwise.js";
 import { formatShape, shapesEqual } from "./shape.js";
 import { type GradNode, noGrad, type Tensor } from "./tensor.js";
 

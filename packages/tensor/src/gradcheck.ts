@@ -9,7 +9,8 @@
 import { backward } from "./autograd.js";
 import { cpuBufferData } from "./backends/cpu/cpu-backend.js";
 import { scope } from "./memory.js";
-import { mul, sum } from "./ops/primitives.js";
+import { mul } from "./ops/elementwise.js";
+import { sum } from "./ops/reduce.js";
 import { RandomGenerator } from "./random.js";
 import { formatShape } from "./shape.js";
 import { emptyTensor, noGrad, type Tensor } from "./tensor.js";

@@ -13,50 +13,36 @@
 import { backward } from "../autograd.js";
 import { randn, tensor } from "../creation.js";
 import { logSoftmax, mean, softmax, transpose } from "../ops/compound.js";
-import { adamwUpdate } from "../ops/fused.js";
 import {
-  argmax,
+  abs,
+  add,
+  div,
   equal,
+  exp,
   greater,
   greaterEqual,
   less,
   lessEqual,
-  multinomial,
-  notEqual,
-  topk,
-} from "../ops/non-differentiable.js";
-import {
-  abs,
-  add,
-  cast,
-  concat,
-  contiguous,
-  crossEntropy,
-  div,
-  embedding,
-  exp,
-  expand,
   log,
-  matmul,
-  max,
   maximum,
   mul,
   neg,
-  permute,
+  notEqual,
   pow,
-  reshape,
-  rmsnorm,
-  rope,
   rsqrt,
   sigmoid,
   silu,
-  slice,
   sqrt,
   sub,
-  sum,
-  takeAlongLastAxis,
   where,
-} from "../ops/primitives.js";
+} from "../ops/elementwise.js";
+import { adamwUpdate } from "../ops/fused.js";
+import { embedding, takeAlongLastAxis } from "../ops/indexing.js";
+import { matmul } from "../ops/matmul.js";
+import { cast, concat, contiguous, expand, permute, reshape, slice } from "../ops/movement.js";
+import { crossEntropy, rmsnorm, rope } from "../ops/nn.js";
+import { argmax, multinomial, topk } from "../ops/non-differentiable.js";
+import { max, sum } from "../ops/reduce.js";
 import type { Tensor } from "../tensor.js";
 
 export type Outputs = Record<string, Tensor>;

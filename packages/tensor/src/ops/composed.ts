@@ -17,32 +17,34 @@ import type { DType } from "../dtype.js";
 import { scope } from "../memory.js";
 import { normalizeAxis, shapeSize } from "../shape.js";
 import { emptyTensor, noGrad, type Tensor } from "../tensor.js";
-import { mean } from "./compound.js";
-import { assign, equal, greater, lessEqual, notEqual } from "./non-differentiable.js";
 import {
   add,
-  cast,
-  concat,
   div,
+  equal,
   exp,
+  greater,
+  lessEqual,
   log,
-  max,
   maximum,
   mul,
   neg,
-  type RopeOptions,
-  reshape,
+  notEqual,
   rsqrt,
-  slice,
   sqrt,
   sub,
-  sum,
-  takeAlongLastAxis,
   where,
-} from "./primitives.js";
+} from "./elementwise.js";
+import { takeAlongLastAxis } from "./indexing.js";
+import { assign, cast, concat, reshape, slice } from "./movement.js";
+import { max, sum } from "./reduce.js";
 
 function lastAxisWidth(x: Tensor): number {
   return x.rank === 0 ? 1 : x.shape[x.rank - 1];
+}
+
+/** Mean over the last axis, kept as a size-1 axis. */
+function rowMean(x: Tensor): Tensor {
+  return div(sum(x, -1, true), lastAxisWidth(x));
 }
 
 /** int32 [0, 1, …, length − 1] (or reversed) on x's backend, uploaded from the host. */
@@ -89,7 +91,7 @@ export function softmaxBackwardComposed(y: Tensor, gradY: Tensor, isLog: boolean
 // rmsnorm
 
 export function rmsnormComposed(x: Tensor, weight: Tensor, epsilon = 1e-6): Tensor {
-  return scope(() => mul(mul(x, rsqrt(add(mean(mul(x, x), -1, true), epsilon))), weight));
+  return scope(() => mul(mul(x, rsqrt(add(rowMean(mul(x, x)), epsilon))), weight));
 }
 
 /** With r = (mean(x²) + ε)^(-1/2) and u = g ⊙ w: dx = r·u − r³·x·mean(u ⊙ x); dw = Σ_rows g ⊙ x · r. */
@@ -100,9 +102,9 @@ export function rmsnormBackwardComposed(
   epsilon: number,
 ): [gradX: Tensor, gradWeight: Tensor] {
   return scope(() => {
-    const r = rsqrt(add(mean(mul(x, x), -1, true), epsilon));
+    const r = rsqrt(add(rowMean(mul(x, x)), epsilon));
     const u = mul(gradY, weight);
-    const gradX = sub(mul(u, r), mul(mul(x, mul(mul(r, r), r)), mean(mul(u, x), -1, true)));
+    const gradX = sub(mul(u, r), mul(mul(x, mul(mul(r, r), r)), rowMean(mul(u, x))));
     const gradWeight = sum(reshape(mul(mul(gradY, x), r), [-1, lastAxisWidth(x)]), 0);
     return [gradX, gradWeight];
   });
@@ -140,7 +142,7 @@ export function ropeRowsComposed(
 }
 
 /** Rotate-half rotary embedding from slices, products and a concat (the options of `rope`). */
-export function ropeComposed(x: Tensor, cos: Tensor, sin: Tensor, options: RopeOptions = {}): Tensor {
+export function ropeComposed(x: Tensor, cos: Tensor, sin: Tensor, options: { sequenceAxis?: number } = {}): Tensor {
   const axis = normalizeAxis("rope", options.sequenceAxis ?? -2, x.rank);
   return ropeRowsComposed(x, cos, sin, shapeSize(x.shape.slice(axis + 1, -1)), false);
 }

@@ -7,23 +7,11 @@ import { uniform } from "../creation.js";
 import { scope } from "../memory.js";
 import { normalizeAxes, normalizeAxis, shapeSize } from "../shape.js";
 import type { Tensor, TensorLike } from "../tensor.js";
-import { greaterEqual } from "./non-differentiable.js";
-import {
-  add,
-  cast,
-  div,
-  logSoftmaxLastAxis,
-  matmul,
-  maximum,
-  mul,
-  neg,
-  permute,
-  reshape,
-  sigmoid,
-  softmaxLastAxis,
-  sub,
-  sum,
-} from "./primitives.js";
+import { add, div, greaterEqual, maximum, mul, neg, sigmoid, sub } from "./elementwise.js";
+import { matmul } from "./matmul.js";
+import { cast, permute, reshape } from "./movement.js";
+import { logSoftmaxLastAxis, softmaxLastAxis } from "./nn.js";
+import { sum } from "./reduce.js";
 
 /** Mean over axes (all by default). */
 export function mean(x: Tensor, axes?: number | readonly number[], keepdim = false): Tensor {

@@ -17,32 +17,29 @@ import {
   transpose,
   unsqueeze,
 } from "./compound.js";
-import { argmax, equal, greater, less } from "./non-differentiable.js";
 import {
   abs,
   add,
-  cast,
-  contiguous,
   div,
+  equal,
   exp,
-  expand,
+  greater,
+  less,
   log,
-  matmul,
-  max,
   maximum,
   mul,
   neg,
-  permute,
   pow,
-  reshape,
   rsqrt,
   sigmoid,
   silu,
-  slice,
   sqrt,
   sub,
-  sum,
-} from "./primitives.js";
+} from "./elementwise.js";
+import { matmul } from "./matmul.js";
+import { cast, contiguous, expand, permute, reshape, slice } from "./movement.js";
+import { argmax } from "./non-differentiable.js";
+import { max, sum } from "./reduce.js";
 
 export const tensorMethods: TensorOps = {
   add,

@@ -1,46 +1,12 @@
 /**
- * Ops without gradients: comparisons (bool results), argmax, top-k, multinomial sampling, in-place
- * assignment. Their outputs never require grad.
- * Not here: anything autograd differentiates.
+ * Ops without gradients over the last axis: argmax, top-k and multinomial sampling, each a fused kernel with
+ * a composition from primitives (fused.ts). Their outputs never require grad.
+ * Not here: anything autograd differentiates; the comparisons (elementwise.ts) and `assign` (movement.ts).
  */
-import { kernel } from "../backend.js";
 import { uniform } from "../creation.js";
-import { formatShape, shapesEqual } from "../shape.js";
-import type { Tensor, TensorLike } from "../tensor.js";
+import { formatShape } from "../shape.js";
+import type { Tensor } from "../tensor.js";
 import { fusedOp } from "./fused.js";
-import { binaryRaw, fullLike } from "./primitives.js";
-
-function compare(
-  op: "equal" | "notEqual" | "greater" | "greaterEqual" | "less" | "lessEqual",
-  a: Tensor,
-  b: TensorLike,
-): Tensor {
-  const right = typeof b === "number" ? fullLike(a, [], b) : b;
-  try {
-    return binaryRaw(op, op, a, right, "bool");
-  } finally {
-    if (right !== b) right.dispose();
-  }
-}
-
-export function equal(a: Tensor, b: TensorLike): Tensor {
-  return compare("equal", a, b);
-}
-export function notEqual(a: Tensor, b: TensorLike): Tensor {
-  return compare("notEqual", a, b);
-}
-export function greater(a: Tensor, b: TensorLike): Tensor {
-  return compare("greater", a, b);
-}
-export function greaterEqual(a: Tensor, b: TensorLike): Tensor {
-  return compare("greaterEqual", a, b);
-}
-export function less(a: Tensor, b: TensorLike): Tensor {
-  return compare("less", a, b);
-}
-export function lessEqual(a: Tensor, b: TensorLike): Tensor {
-  return compare("lessEqual", a, b);
-}
 
 function lastAxis(op: string, x: Tensor): number {
   if (x.rank === 0 || x.shape[x.rank - 1] === 0) {
@@ -87,15 +53,4 @@ export function multinomial(weights: Tensor, options: MultinomialOptions = {}): 
   } finally {
     draws.dispose();
   }
-}
-
-/**
- * Overwrite target's elements with value's (broadcast, converted to target's dtype), in place. For
- * optimizer state and parameters; never on tensors recorded in a graph that still needs them.
- */
-export function assign(target: Tensor, value: Tensor): void {
-  if (!shapesEqual(target.shape, value.shape)) {
-    throw new Error(`[assign] shapes ${formatShape(target.shape)} and ${formatShape(value.shape)} differ`);
-  }
-  kernel(target.backend, "copy")(value.view("assign"), target.view("assign"));
 }
