@@ -129,15 +129,19 @@ describe("appends the strategy forbids are refused, before anything is computed"
 
 describe("generation continues a cache turn after turn", () => {
   for (const [name, attention] of strategies) {
-    it(`${name}: two generate calls on one cache equal one call on the whole history`, () => {
+    it(`${name}: two generate calls on one cache equal one call on the whole history`, async () => {
       const cache = model.createCache();
       try {
-        const first = model.generate([prompt1], { maxNewTokens: 4, attention, cache, eosTokenId: [] })[0] as number[];
+        const first = (
+          await model.generate([prompt1], { maxNewTokens: 4, attention, cache, eosTokenId: [] })
+        )[0] as number[];
         const soFar = [...prompt1, ...first];
         expect(cache.length).toBe(soFar.length - 1); // the last generated token is not fed yet
         const next = [...soFar.slice(cache.length), ...prompt2];
-        const second = model.generate([next], { maxNewTokens: 3, attention, cache, eosTokenId: [] })[0];
-        const fresh = model.generate([[...soFar, ...prompt2]], { maxNewTokens: 3, attention, eosTokenId: [] })[0];
+        const second = (await model.generate([next], { maxNewTokens: 3, attention, cache, eosTokenId: [] }))[0];
+        const fresh = (
+          await model.generate([[...soFar, ...prompt2]], { maxNewTokens: 3, attention, eosTokenId: [] })
+        )[0];
         expect(second).toEqual(fresh);
       } finally {
         cache.dispose();
@@ -147,7 +151,7 @@ describe("generation continues a cache turn after turn", () => {
 });
 
 describe("decode allocates O(1) per token for the cache", () => {
-  it("500 tokens: the bytes allocated per step do not grow like a copied cache", () => {
+  it("500 tokens: the bytes allocated per step do not grow like a copied cache", async () => {
     const backend = getBackend();
     const allocate = backend.allocate.bind(backend);
     const bytesPer = { float32: 4, int32: 4, float64: 8, bool: 1 } as Record<string, number>;
@@ -159,7 +163,7 @@ describe("decode allocates O(1) per token for the cache", () => {
     const perStep: number[] = [];
     try {
       // 500 decode steps: prefill 1 token, then 499 steps, counting the bytes each step allocates
-      const stream = model.generate([[1]], { maxNewTokens: 1, eosTokenId: [] }); // warm up kernels and pools
+      const stream = await model.generate([[1]], { maxNewTokens: 1, eosTokenId: [] }); // warm up kernels and pools
       expect(stream[0]).toHaveLength(1);
       const cache = model.createCache();
       noGrad(() => {

@@ -155,10 +155,10 @@ describe("countParameters", () => {
     }
   });
 
-  it("rejects a config too large to count", () => {
-    // the embedding alone is 2^26 · 2^30 = 2^56 > 2^53 parameters
-    expect(() => createMiniMindConfig({ hidden_size: 2 ** 26, vocab_size: 2 ** 30 })).toThrow(
-      /^\[config\] MiniMindConfig: the config implies \d\.\d{3}e\+\d+ parameters, more than can be addressed$/,
+  it("rejects a config whose weights would exceed MINIMIND_CONFIG_LIMITS.parameterBytes", () => {
+    // every field is within its own limit, but the embedding alone is 2^16 · 2^24 = 2^40 parameters = 4 TiB
+    expect(() => createMiniMindConfig({ hidden_size: 2 ** 16, vocab_size: 2 ** 24, num_attention_heads: 64 })).toThrow(
+      /^\[config\] MiniMindConfig: the config implies 1\.\d{3}e\+12 parameters \([45]\.\d TiB as float32\); at most 1\.0 TiB is accepted \(MINIMIND_CONFIG_LIMITS\.parameterBytes\)$/,
     );
   });
 

@@ -104,6 +104,40 @@ function fail(source: string, message: string): never {
 }
 
 /**
+ * Upper bounds on the size fields, far above any released model (Qwen3-235B: 94 layers, hidden 4096, 151,936
+ * tokens, 262,144 positions) yet low enough that a hostile `config.json` is refused before anything is
+ * allocated: the parameter names, shapes and rotary tables a config implies all grow with these numbers.
+ * `parameterBytes` bounds the float32 weights (4 bytes a parameter) the config implies: 1 TiB. Loading
+ * (`fromPretrained`) also checks the weights against the machine's memory.
+ */
+export const MINIMIND_CONFIG_LIMITS = Object.freeze({
+  hidden_size: 65_536,
+  num_hidden_layers: 1_024,
+  num_attention_heads: 1_024,
+  num_key_value_heads: 1_024,
+  head_dim: 4_096,
+  intermediate_size: 1_048_576,
+  moe_intermediate_size: 1_048_576,
+  vocab_size: 16_777_216,
+  max_position_embeddings: 16_777_216,
+  num_experts: 1_024,
+  num_experts_per_tok: 1_024,
+  parameterBytes: 2 ** 40,
+});
+
+/** "3.4 GiB": a byte count for error messages. */
+export function describeBytes(bytes: number): string {
+  const units = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} bytes` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/**
  * Builds a complete config from upstream defaults (hidden 768, 8 layers, 8 heads / 4 KV heads, vocab 6400,
  * RoPE θ 1e6, tied embeddings, …) and the given fields, then validates it. `source` names the origin in errors.
  */
@@ -176,6 +210,10 @@ export function validateMiniMindConfig(config: MiniMindConfig, source = "MiniMin
     if (typeof value !== "number" || !Number.isSafeInteger(value) || value <= 0) {
       fail(source, `"${field}" is ${describeValue(value)}; expected a positive integer`);
     }
+    const limit = MINIMIND_CONFIG_LIMITS[field];
+    if (value > limit) {
+      fail(source, `"${field}" is ${value}; at most ${limit} is accepted (MINIMIND_CONFIG_LIMITS.${field})`);
+    }
   }
   for (const field of [
     "use_moe",
@@ -201,6 +239,10 @@ export function validateMiniMindConfig(config: MiniMindConfig, source = "MiniMin
         source,
         `"${field}" is ${describeValue(field === "bos_token_id" ? config.bos_token_id : config.eos_token_id)}; expected a non-negative token id${field === "eos_token_id" ? " or a non-empty list of them" : ""}`,
       );
+    }
+    const outside = values.find((id: number) => id >= config.vocab_size);
+    if (outside !== undefined) {
+      fail(source, `"${field}" holds ${outside}; token ids must be below "vocab_size" (${config.vocab_size})`);
     }
   }
   if (typeof config.dropout !== "number" || !(config.dropout >= 0 && config.dropout < 1)) {
@@ -238,8 +280,12 @@ export function validateMiniMindConfig(config: MiniMindConfig, source = "MiniMin
     fail(source, `"num_experts_per_tok" (${config.num_experts_per_tok}) exceeds "num_experts" (${config.num_experts})`);
   }
   const parameters = countParameters(config);
-  if (!Number.isSafeInteger(parameters)) {
-    fail(source, `the config implies ${parameters.toExponential(3)} parameters, more than can be addressed`);
+  const parameterBytes = 4 * parameters;
+  if (parameterBytes > MINIMIND_CONFIG_LIMITS.parameterBytes) {
+    fail(
+      source,
+      `the config implies ${parameters.toExponential(3)} parameters (${describeBytes(parameterBytes)} as float32); at most ${describeBytes(MINIMIND_CONFIG_LIMITS.parameterBytes)} is accepted (MINIMIND_CONFIG_LIMITS.parameterBytes)`,
+    );
   }
   if (config.inference_rope_scaling) validateRopeScaling(config.rope_scaling, source);
   else if (config.rope_scaling !== null) {
@@ -266,6 +312,14 @@ function validateRopeScaling(scaling: RopeScaling | null, source: string): void 
     fail(
       source,
       `"rope_scaling.original_max_position_embeddings" is ${describeValue(original)}; expected a positive integer`,
+    );
+  }
+  // YaRN's context, factor × original, sizes the rotary tables like max_position_embeddings does.
+  const limit = MINIMIND_CONFIG_LIMITS.max_position_embeddings;
+  if (scaling.factor * original > limit) {
+    fail(
+      source,
+      `"rope_scaling" reaches factor ${scaling.factor} × original_max_position_embeddings ${original} = ${scaling.factor * original} positions; at most ${limit} is accepted (MINIMIND_CONFIG_LIMITS.max_position_embeddings)`,
     );
   }
 }

@@ -9,7 +9,7 @@
 import { causal, type KeyValueCache, type StrategyLike } from "@minimind/attention";
 import { keep, noGrad, scope, type Tensor } from "@minimind/tensor";
 import { describeMaxPositions, type MiniMindConfig, maxPositions } from "./config.js";
-import { type GenerationSettings, hitsStopString, seededUniform, selectToken } from "./generation.js";
+import { checkLogits, type GenerationSettings, hitsStopString, seededUniform, selectToken } from "./generation.js";
 import type { ForwardOptions, ForwardResult } from "./model.js";
 
 /** What the loop needs of a model. */
@@ -72,6 +72,32 @@ function nextTurn(): Promise<void> {
 
 /** What the loop asks of its driver: read these logits back (sent in with `next`), or hand these tokens out. */
 type DecodeEvent = { read: Tensor } | { tokens: number[][] };
+
+/** How long `decodeToEnd` computes at most before it yields to the event loop (timers, I/O, aborts). */
+const YIELD_INTERVAL_MS = 4;
+
+/**
+ * Drives the loop to its end with synchronous readback (`dataSync`, fast on the CPU backend) and returns
+ * each row's new ids. Every few milliseconds it yields to the event loop, so timers and I/O run during a long
+ * generation and an AbortSignal (`AbortSignal.timeout(ms)`, Ctrl-C) stops it at the next step.
+ */
+export async function decodeToEnd(
+  events: Generator<DecodeEvent, void, Float32Array | undefined>,
+  rows: number,
+): Promise<number[][]> {
+  const generated: number[][] = Array.from({ length: rows }, () => []);
+  let lastYield = performance.now();
+  for (const step of readSynchronously(events)) {
+    step.forEach((tokens, row) => {
+      (generated[row] as number[]).push(...tokens);
+    });
+    if (performance.now() - lastYield >= YIELD_INTERVAL_MS) {
+      await nextTurn();
+      lastYield = performance.now();
+    }
+  }
+  return generated;
+}
 
 export function* readSynchronously(
   events: Generator<DecodeEvent, void, Float32Array | undefined>,
@@ -175,6 +201,7 @@ export function* decodeSteps(
       const tokens = prompts.map((_, row): number[] => {
         if (finished[row]) return [];
         const rowLogits = logitsValues.subarray(row * vocab, (row + 1) * vocab);
+        checkLogits(rowLogits, row, step);
         const token = selectToken(rowLogits, history[row] as number[], settings, randoms[row] as () => number);
         (history[row] as number[]).push(token);
         (generated[row] as number[]).push(token);

@@ -116,7 +116,7 @@ describe("logits processing", () => {
     }
   });
 
-  it("rejects bad options, naming the field", () => {
+  it("rejects bad options, naming the field", async () => {
     const settings = (options: object) => resolveGenerationSettings(options, 2, 6400);
     expect(() => settings({ topP: 0 })).toThrow(/\[generate\] topP is 0; expected a number in \(0, 1\]/);
     expect(() => settings({ topK: 1.5 })).toThrow(/topK is 1.5/);
@@ -125,7 +125,7 @@ describe("logits processing", () => {
     expect(() => settings({ maxNewTokens: -1 })).toThrow(/maxNewTokens is -1/);
     expect(() => settings({ stopStrings: ["\n"] })).toThrow(/stopStrings need a `decode/);
     expect(() => settings({ padTokenId: 6400 })).toThrow(/padTokenId is 6400/);
-    expect(() => model.generate([[1], []])).toThrow(/prompt row 1 is empty/);
+    await expect(model.generate([[1], []])).rejects.toThrow(/prompt row 1 is empty/);
     const defaults: GenerationSettings = settings({ seed: 5 });
     expect(defaults).toMatchObject({ maxNewTokens: 32, sample: false, topK: 0, topP: 1, repetitionPenalty: 1 });
     expect([...defaults.eosTokenIds]).toEqual([2]);
@@ -133,10 +133,12 @@ describe("logits processing", () => {
 });
 
 describe("generate", () => {
-  it("greedy is deterministic and picks the argmax of uncached forwards, with and without a penalty", () => {
+  it("greedy is deterministic and picks the argmax of uncached forwards, with and without a penalty", async () => {
     for (const repetitionPenalty of [1, 1.3]) {
-      const generated = model.generate([prompt], { maxNewTokens: 8, repetitionPenalty, ...noEos })[0] as number[];
-      expect(model.generate([prompt], { maxNewTokens: 8, repetitionPenalty, ...noEos })[0]).toEqual(generated);
+      const generated = (
+        await model.generate([prompt], { maxNewTokens: 8, repetitionPenalty, ...noEos })
+      )[0] as number[];
+      expect((await model.generate([prompt], { maxNewTokens: 8, repetitionPenalty, ...noEos }))[0]).toEqual(generated);
       const sequence = [...prompt];
       for (const token of generated) {
         const logits = nextLogits(sequence);
@@ -150,26 +152,33 @@ describe("generate", () => {
     }
   });
 
-  it("sampling is reproducible with a seed and differs across seeds", () => {
+  it("sampling is reproducible with a seed and differs across seeds", async () => {
     const options = { maxNewTokens: 12, doSample: true, temperature: 1.5, ...noEos };
-    const first = model.generate([prompt], { ...options, seed: 1 });
-    expect(model.generate([prompt], { ...options, seed: 1 })).toEqual(first);
-    const others = [2, 3, 4].map((seed) => JSON.stringify(model.generate([prompt], { ...options, seed })));
+    const first = await model.generate([prompt], { ...options, seed: 1 });
+    expect(await model.generate([prompt], { ...options, seed: 1 })).toEqual(first);
+    const others: string[] = [];
+    for (const seed of [2, 3, 4]) others.push(JSON.stringify(await model.generate([prompt], { ...options, seed })));
     expect(new Set([JSON.stringify(first), ...others]).size).toBe(4);
   });
 
-  it("topK 1, temperature 0 and a tiny temperature all equal greedy", () => {
-    const greedy = model.generate([prompt], { maxNewTokens: 10, ...noEos });
+  it("topK 1, temperature 0 and a tiny temperature all equal greedy", async () => {
+    const greedy = await model.generate([prompt], { maxNewTokens: 10, ...noEos });
     const sampled = { maxNewTokens: 10, doSample: true, seed: 9, ...noEos };
-    expect(model.generate([prompt], { ...sampled, topK: 1, temperature: 2 })).toEqual(greedy);
-    expect(model.generate([prompt], { ...sampled, temperature: 0 })).toEqual(greedy);
-    expect(model.generate([prompt], { ...sampled, temperature: 1e-6 })).toEqual(greedy);
+    expect(await model.generate([prompt], { ...sampled, topK: 1, temperature: 2 })).toEqual(greedy);
+    expect(await model.generate([prompt], { ...sampled, temperature: 0 })).toEqual(greedy);
+    expect(await model.generate([prompt], { ...sampled, temperature: 1e-6 })).toEqual(greedy);
   });
 
-  it("never emits a token outside top-k / top-p (after the penalty and temperature)", () => {
+  it("never emits a token outside top-k / top-p (after the penalty and temperature)", async () => {
     const options = { temperature: 1.7, topK: 40, topP: 0.6, repetitionPenalty: 1.2 };
     for (const seed of [11, 12, 13]) {
-      const generated = model.generate([prompt], { ...options, maxNewTokens: 10, doSample: true, seed, ...noEos });
+      const generated = await model.generate([prompt], {
+        ...options,
+        maxNewTokens: 10,
+        doSample: true,
+        seed,
+        ...noEos,
+      });
       const sequence = [...prompt];
       for (const token of generated[0] as number[]) {
         const allowed = allowedTokens(nextLogits(sequence), sequence, options);
@@ -180,26 +189,26 @@ describe("generate", () => {
     }
   });
 
-  it("stops a row at an EOS id (kept) and at a stop string (needs decode), rows independently", () => {
-    const greedy = model.generate([prompt], { maxNewTokens: 8, ...noEos })[0] as number[];
+  it("stops a row at an EOS id (kept) and at a stop string (needs decode), rows independently", async () => {
+    const greedy = (await model.generate([prompt], { maxNewTokens: 8, ...noEos }))[0] as number[];
     const at = greedy.findIndex((token, index) => index > 0 && greedy.indexOf(token) === index); // a first occurrence
     expect(at).toBeGreaterThan(0);
     const absent = greedy.reduce((highest, id) => Math.max(highest, id), 0) + 1; // never generated here
-    expect(model.generate([prompt], { maxNewTokens: 8, eosTokenId: [absent, greedy[at] as number] })).toEqual([
+    expect(await model.generate([prompt], { maxNewTokens: 8, eosTokenId: [absent, greedy[at] as number] })).toEqual([
       greedy.slice(0, at + 1),
     ]);
     const decode = (ids: readonly number[]) => ids.map((id) => `<${id}>`).join("");
-    const stopped = model.generate([prompt, [1, 2, 3]], {
+    const stopped = await model.generate([prompt, [1, 2, 3]], {
       maxNewTokens: 8,
       stopStrings: [`<${greedy[at - 1]}><${greedy[at]}>`],
       decode,
       ...noEos,
     });
     expect(stopped[0]).toEqual(greedy.slice(0, at + 1));
-    expect(stopped[1]).toEqual(model.generate([[1, 2, 3]], { maxNewTokens: 8, ...noEos })[0]);
+    expect(stopped[1]).toEqual((await model.generate([[1, 2, 3]], { maxNewTokens: 8, ...noEos }))[0]);
   });
 
-  it("left-padded batches: each row equals its unpadded single-row generation (greedy, penalty, sampling)", () => {
+  it("left-padded batches: each row equals its unpadded single-row generation (greedy, penalty, sampling)", async () => {
     const prompts = [[1, 320, 275], prompt, [1, 44, 2401, 5, 1200], [7]];
     const optionSets = [
       { maxNewTokens: 10 },
@@ -207,16 +216,16 @@ describe("generate", () => {
       { maxNewTokens: 10, doSample: true, temperature: 1.3, topP: 0.9, seed: 21 },
     ];
     for (const options of optionSets) {
-      const batch = model.generate(prompts, { ...options, ...noEos });
-      prompts.forEach((row, index) => {
+      const batch = await model.generate(prompts, { ...options, ...noEos });
+      for (const [index, row] of prompts.entries()) {
         // Row r samples from seed + r, so alone it needs that seed.
-        const alone = model.generate([row], { ...options, ...noEos, seed: (options.seed ?? 0) + index });
+        const alone = await model.generate([row], { ...options, ...noEos, seed: (options.seed ?? 0) + index });
         expect(batch[index]).toEqual(alone[0]);
-      });
+      }
     }
   });
 
-  it("left-padded forward: logits of each row within 1e-5 of the row alone", () => {
+  it("left-padded forward: logits of each row within 1e-5 of the row alone", async () => {
     const rows = [[1, 320, 275], prompt];
     const padded = [[0, 0, 0, 0, 1, 320, 275], prompt];
     const logits = noGrad(() =>
@@ -238,29 +247,29 @@ describe("generate", () => {
     });
   });
 
-  it("an aborted signal throws its reason and releases every tensor", () => {
+  it("an aborted signal throws its reason and releases every tensor", async () => {
     const before = memory().tensors;
     const controller = new AbortController();
     controller.abort(new Error("stop now"));
-    expect(() => model.generate([prompt], { signal: controller.signal })).toThrow("stop now");
+    await expect(model.generate([prompt], { signal: controller.signal })).rejects.toThrow("stop now");
     const controller2 = new AbortController();
     let steps = 0;
     const decode = () => {
       if (++steps === 3) controller2.abort(); // while the third token is checked: no fourth step runs
       return "";
     };
-    expect(() =>
+    await expect(
       model.generate([prompt], { maxNewTokens: 50, signal: controller2.signal, stopStrings: ["never"], decode }),
-    ).toThrow(/abort/i);
+    ).rejects.toThrow(/abort/i);
     expect(steps).toBe(3);
     expect(memory().tensors).toBe(before);
   });
 
-  it("generate leaves no tensor behind and restores training mode", () => {
+  it("generate leaves no tensor behind and restores training mode", async () => {
     const training = new MiniMindForCausalLM(config, { seed: 3 });
-    training.generate([prompt], { maxNewTokens: 1 }); // builds the rotary tables, which the model keeps
+    await training.generate([prompt], { maxNewTokens: 1 }); // builds the rotary tables, which the model keeps
     const before = memory().tensors;
-    training.generate([prompt, [4, 5]], { maxNewTokens: 4, doSample: true, seed: 1 });
+    await training.generate([prompt, [4, 5]], { maxNewTokens: 4, doSample: true, seed: 1 });
     expect(memory().tensors).toBe(before);
     expect(training.training).toBe(true);
     training.dispose();

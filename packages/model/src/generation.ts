@@ -5,8 +5,9 @@
  * Not here: the decoding loop and its KV cache (model.ts); no tensors, no tokenizer (stop strings take a
  * caller-supplied `decode`).
  */
-import type { KeyValueCache, StrategyLike } from "@minimind/attention";
+import { KeyValueCache, type StrategyLike } from "@minimind/attention";
 import { uniformValues } from "@minimind/tensor";
+import { describeValue } from "./describe-value.js";
 
 export interface GenerateOptions {
   /** How many tokens to append at most per row (default 32). */
@@ -93,54 +94,112 @@ function fail(message: string): never {
   throw new Error(`[generate] ${message}`);
 }
 
-/** Validates the options (naming the field and what is allowed) and fills in the defaults. */
+/** A number option: absent gives `fallback`; anything else must be a number passing `accept`. */
+function numberOption(
+  options: GenerateOptions,
+  name: keyof GenerateOptions,
+  fallback: number,
+  accept: (value: number) => boolean,
+  expected: string,
+): number {
+  const value: unknown = options[name];
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !accept(value)) fail(`${name} is ${describeValue(value)}; expected ${expected}`);
+  return value;
+}
+
+/** The largest `stopStrings` list and the longest stop string accepted. */
+const MAX_STOP_STRINGS = 1_024;
+const MAX_STOP_STRING_LENGTH = 65_536;
+
+/**
+ * Validates the options against their schema — unknown keys and wrong types refused with the key named,
+ * every number range-checked — and fills in the defaults.
+ */
 export function resolveGenerationSettings(
   options: GenerateOptions,
   defaultEos: number | readonly number[],
   vocabularySize: number,
 ): GenerationSettings {
-  if (typeof options !== "object" || options === null) fail("options must be an object");
+  if (typeof options !== "object" || options === null || Array.isArray(options)) fail("options must be an object");
   for (const name of Object.keys(options)) {
     if (!generateOptionNames.has(name))
       fail(`unknown option "${name}"; expected one of ${[...generateOptionNames].join(", ")}`);
   }
   if (options.doSample !== undefined && typeof options.doSample !== "boolean")
-    fail(`doSample is ${JSON.stringify(options.doSample)}; expected true or false`);
+    fail(`doSample is ${describeValue(options.doSample)}; expected true or false`);
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal))
     fail("signal must be an AbortSignal (e.g. AbortSignal.timeout(ms) or an AbortController's signal)");
-  const maxNewTokens = options.maxNewTokens ?? 32;
-  if (!Number.isInteger(maxNewTokens) || maxNewTokens < 0)
-    fail(`maxNewTokens is ${maxNewTokens}; expected a non-negative integer`);
-  const temperature = options.temperature ?? 1;
-  if (!(Number.isFinite(temperature) && temperature >= 0))
-    fail(`temperature is ${temperature}; expected a finite number ≥ 0 (0 = greedy)`);
-  const topK = options.topK ?? 0;
-  if (!Number.isInteger(topK) || topK < 0) fail(`topK is ${topK}; expected a non-negative integer (0 = off)`);
-  const topP = options.topP ?? 1;
-  if (!(topP > 0 && topP <= 1)) fail(`topP is ${topP}; expected a number in (0, 1] (1 = off)`);
-  const repetitionPenalty = options.repetitionPenalty ?? 1;
-  if (!(Number.isFinite(repetitionPenalty) && repetitionPenalty > 0))
-    fail(`repetitionPenalty is ${repetitionPenalty}; expected a finite number > 0 (1 = off)`);
-  const eosTokenIds = new Set([options.eosTokenId ?? defaultEos].flat() as number[]);
-  for (const id of eosTokenIds) {
-    if (!Number.isInteger(id) || id < 0 || id >= vocabularySize)
-      fail(`eosTokenId ${id} is not a token id in [0, ${vocabularySize})`);
+  const maxNewTokens = numberOption(
+    options,
+    "maxNewTokens",
+    32,
+    (value) => Number.isSafeInteger(value) && value >= 0,
+    "a non-negative integer",
+  );
+  const temperature = numberOption(
+    options,
+    "temperature",
+    1,
+    (value) => Number.isFinite(value) && value >= 0,
+    "a finite number ≥ 0 (0 = greedy)",
+  );
+  const topK = numberOption(
+    options,
+    "topK",
+    0,
+    (value) => Number.isSafeInteger(value) && value >= 0,
+    "a non-negative integer (0 = off)",
+  );
+  const topP = numberOption(options, "topP", 1, (value) => value > 0 && value <= 1, "a number in (0, 1] (1 = off)");
+  const repetitionPenalty = numberOption(
+    options,
+    "repetitionPenalty",
+    1,
+    (value) => Number.isFinite(value) && value > 0,
+    "a finite number > 0 (1 = off)",
+  );
+  const eos: unknown = options.eosTokenId ?? defaultEos;
+  const eosList: unknown[] = Array.isArray(eos) ? eos : [eos];
+  for (const id of eosList) {
+    if (typeof id !== "number" || !Number.isInteger(id) || id < 0 || id >= vocabularySize)
+      fail(`eosTokenId ${describeValue(id)} is not a token id in [0, ${vocabularySize})`);
   }
-  const stopStrings = options.stopStrings ?? [];
+  const eosTokenIds = new Set(eosList as number[]);
+  const stopStrings: unknown = options.stopStrings ?? [];
+  if (
+    !Array.isArray(stopStrings) ||
+    stopStrings.length > MAX_STOP_STRINGS ||
+    stopStrings.some((text) => typeof text !== "string" || text.length === 0 || text.length > MAX_STOP_STRING_LENGTH)
+  )
+    fail(
+      `stopStrings is ${describeValue(stopStrings)}; expected an array of at most ${MAX_STOP_STRINGS} non-empty strings of at most ${MAX_STOP_STRING_LENGTH} characters`,
+    );
+  if (options.decode !== undefined && typeof options.decode !== "function")
+    fail(`decode is ${describeValue(options.decode)}; expected a function (ids) => string`);
   if (stopStrings.length > 0 && options.decode === undefined)
     fail("stopStrings need a `decode: (ids) => string` option (for example a tokenizer's decode)");
-  if (stopStrings.some((text) => typeof text !== "string" || text.length === 0))
-    fail("stopStrings must be non-empty strings");
-  const padTokenId = options.padTokenId ?? 0;
-  if (!Number.isInteger(padTokenId) || padTokenId < 0 || padTokenId >= vocabularySize)
-    fail(`padTokenId is ${padTokenId}; expected an id in [0, ${vocabularySize})`);
-  let seed = options.seed;
-  if (seed === undefined) {
-    // From the global generator (`manualSeed` makes it reproducible), drawn on the host: no device round trip.
-    seed = Math.floor((uniformValues(1, { dtype: "float64" })[0] as number) * 2 ** 32);
-  } else if (!Number.isInteger(seed)) {
-    fail(`seed is ${seed}; expected an integer`);
-  }
+  const padTokenId = numberOption(
+    options,
+    "padTokenId",
+    0,
+    (value) => Number.isInteger(value) && value >= 0 && value < vocabularySize,
+    `an id in [0, ${vocabularySize})`,
+  );
+  if (options.cache !== undefined && !(options.cache instanceof KeyValueCache))
+    fail("cache must be a KeyValueCache (model.createCache())");
+  const attention: unknown = options.attention;
+  if (
+    attention !== undefined &&
+    (typeof attention !== "object" || attention === null) &&
+    typeof attention !== "function"
+  )
+    fail(`attention is ${describeValue(attention)}; expected an attention strategy (@minimind/attention)`);
+  const seed =
+    options.seed === undefined
+      ? // From the global generator (`manualSeed` makes it reproducible), drawn on the host: no device round trip.
+        Math.floor((uniformValues(1, { dtype: "float64" })[0] as number) * 2 ** 32)
+      : numberOption(options, "seed", 0, Number.isSafeInteger, "an integer");
   return {
     maxNewTokens,
     sample: (options.doSample ?? false) && temperature > 0,
@@ -151,12 +210,31 @@ export function resolveGenerationSettings(
     eosTokenIds,
     seed,
     signal: options.signal,
-    stopStrings,
+    stopStrings: stopStrings as string[],
     decode: options.decode,
     padTokenId,
     attention: options.attention,
     cache: options.cache,
   };
+}
+
+/**
+ * Refuses a logits row that cannot choose a token: NaN or +Infinity anywhere, or no finite value at all
+ * (−Infinity alone marks a banned token and is fine). Without this a NaN row would make greedy decoding
+ * emit token 0 and sampling emit garbage.
+ */
+export function checkLogits(logits: Float32Array, row: number, step: number): void {
+  let finite = false;
+  for (let index = 0; index < logits.length; index++) {
+    const value = logits[index] as number;
+    if (Number.isNaN(value) || value === Number.POSITIVE_INFINITY) {
+      fail(
+        `row ${row}, step ${step}: the logits hold ${value} at token id ${index}; the model's weights or activations are not finite (fromPretrained's checkFinite finds non-finite weights)`,
+      );
+    }
+    if (value !== Number.NEGATIVE_INFINITY) finite = true;
+  }
+  if (!finite) fail(`row ${row}, step ${step}: every logit is -Infinity; no token can be chosen`);
 }
 
 /**

@@ -26,14 +26,14 @@ const generation = {
   ],
   maxNewTokens: 6,
 };
-const expectedTokens = (() => {
+const expectedTokens = await (async () => {
   const model = MiniMindForCausalLM.fromStateDict(
     configOf(generation.name),
     readTensors(generation.name, "model.safetensors"),
     generation.name,
   );
   try {
-    return model.generate(generation.prompts, { maxNewTokens: generation.maxNewTokens, doSample: false });
+    return await model.generate(generation.prompts, { maxNewTokens: generation.maxNewTokens, doSample: false });
   } finally {
     model.dispose();
   }

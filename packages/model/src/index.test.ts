@@ -8,6 +8,7 @@ describe("@minimind/model public API", () => {
       [
         "ChatSession",
         "DEFAULT_ROPE_SCALING",
+        "MINIMIND_CONFIG_LIMITS",
         "MiniMindForCausalLM",
         "TextModel",
         "assertStateDictMatchesConfig",

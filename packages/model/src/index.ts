@@ -15,6 +15,7 @@ export {
   createMiniMindConfig,
   DEFAULT_ROPE_SCALING,
   defaultIntermediateSize,
+  MINIMIND_CONFIG_LIMITS,
   maxPositions,
   miniMindConfigToJson,
   parameterShapes,

@@ -98,17 +98,17 @@ describe("forward beyond the context", () => {
 });
 
 describe("generate beyond the context", () => {
-  it("generates when prompt + maxNewTokens fits exactly", () => {
-    expect(model.generate([ids(10)], { maxNewTokens: 6, eosTokenId: [] })[0]).toHaveLength(6);
+  it("generates when prompt + maxNewTokens fits exactly", async () => {
+    expect((await model.generate([ids(10)], { maxNewTokens: 6, eosTokenId: [] }))[0]).toHaveLength(6);
     // Left-padded batch: the longest row counts.
-    expect(model.generate([ids(10), ids(3)], { maxNewTokens: 6, eosTokenId: [] }).map((row) => row.length)).toEqual([
-      6, 6,
-    ]);
+    expect(
+      (await model.generate([ids(10), ids(3)], { maxNewTokens: 6, eosTokenId: [] })).map((row) => row.length),
+    ).toEqual([6, 6]);
   });
 
-  it("refuses up front, before any step, saying how much fits", () => {
+  it("refuses up front, before any step, saying how much fits", async () => {
     const before = memory().tensors;
-    expect(() => model.generate([ids(3), ids(10)], { maxNewTokens: 7 })).toThrow(
+    await expect(model.generate([ids(3), ids(10)], { maxNewTokens: 7 })).rejects.toThrow(
       "[generate] the longest prompt (10 tokens) + maxNewTokens (7) = 17 positions, more than the model's context: max_position_embeddings is 16 (positions 0–15; YaRN is off: set inference_rope_scaling to extend it); lower maxNewTokens to at most 6 or shorten the prompt",
     );
     expect(() => model.stream([ids(16)], { maxNewTokens: 1 })).toThrow(/shorten the prompt to at most 15 tokens/);

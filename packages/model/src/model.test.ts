@@ -130,12 +130,12 @@ describe("YaRN", () => {
 });
 
 describe("greedy generate", () => {
-  it("matches step-by-step argmax of uncached full forwards (moe-tiny)", () => {
+  it("matches step-by-step argmax of uncached full forwards (moe-tiny)", async () => {
     const name = "moe-tiny";
     const model = MiniMindForCausalLM.fromStateDict(configOf(name), readTensors(name, "model.safetensors"), name);
     try {
       const prompt = rows(readTensors(name, "io.safetensors").get("input_ids")).map((row) => row.slice(0, 6));
-      const generated = model.generate(prompt, { maxNewTokens: 5, eosTokenId: [] });
+      const generated = await model.generate(prompt, { maxNewTokens: 5, eosTokenId: [] });
       const expected = prompt.map((row) => [...row]);
       for (let step = 0; step < 5; step++) {
         const next = scope(() =>

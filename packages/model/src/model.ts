@@ -23,7 +23,7 @@ import {
   zeros,
 } from "@minimind/tensor";
 import { describeMaxPositions, type MiniMindConfig, maxPositions, parameterShapes } from "./config.js";
-import { checkPrompts, decodeSteps, readAsynchronously, readSynchronously } from "./decoding.js";
+import { checkPrompts, decodeSteps, decodeToEnd, readAsynchronously } from "./decoding.js";
 import { type GenerateOptions, resolveGenerationSettings } from "./generation.js";
 import { FeedForward, Linear, type LinearAdapter, MoEFeedForward, RMSNorm } from "./layers.js";
 import { type FromPretrainedOptions, readPretrained, writePretrained } from "./pretrained.js";
@@ -517,17 +517,12 @@ export class MiniMindForCausalLM {
    * row has produced an end-of-sequence id or a stop string. Greedy (deterministic) unless `doSample`.
    * Prompts may differ in length: shorter rows are left-padded, masked and given their own positions, so each
    * row generates what it would alone. `attention` sets the strategy, `cache` continues a sequence (multi-turn).
-   * Returns each row's new ids (a stopping EOS id included). With an aborted `signal`, throws `signal.reason`.
+   * Resolves to each row's new ids (a stopping EOS id included). It yields to the event loop every few
+   * milliseconds, so an abort lands within a step: with an aborted `signal` it rejects with `signal.reason`.
+   * Invalid options or prompts, and non-finite logits, reject with an Error naming the option or the step.
    */
-  generate(prompts: readonly (readonly number[])[], options: GenerateOptions = {}): number[][] {
-    const steps = readSynchronously(decodeSteps(this, prompts, this.generationSettings(prompts, options)));
-    const generated: number[][] = prompts.map(() => []);
-    for (const step of steps) {
-      step.forEach((tokens, row) => {
-        (generated[row] as number[]).push(...tokens);
-      });
-    }
-    return generated;
+  async generate(prompts: readonly (readonly number[])[], options: GenerateOptions = {}): Promise<number[][]> {
+    return decodeToEnd(decodeSteps(this, prompts, this.generationSettings(prompts, options)), prompts.length);
   }
 
   /**

@@ -5,7 +5,16 @@
  * model's constructor; knows nothing of the architecture beyond the config's parameter shapes.
  * Not here: the weight file formats themselves (safetensors*.ts) or the model (model.ts).
  */
-import { createMiniMindConfig, type MiniMindConfig, type MiniMindConfigOptions, parameterShapes } from "./config.js";
+import {
+  countParameters,
+  createMiniMindConfig,
+  describeBytes,
+  type MiniMindConfig,
+  type MiniMindConfigOptions,
+  parameterShapes,
+} from "./config.js";
+import { describeValue } from "./describe-value.js";
+import { machineMemoryBytes } from "./regular-files.js";
 import { type SafetensorsTensor, tensorToFloat32 } from "./safetensors.js";
 import {
   readMiniMindConfigFile,
@@ -43,13 +52,20 @@ export interface FromPretrainedOptions {
    * report). Default `console.warn`. Not called when nothing was skipped.
    */
   readonly warn?: (message: string, report: StateDictReport) => void;
+  /**
+   * true (default): every weight must be finite; the first NaN or ±Infinity is refused, naming the tensor,
+   * the flat index and the value (NaN weights would otherwise load silently and generate garbage). false
+   * skips the scan (one pass over the weights).
+   */
+  readonly checkFinite?: boolean;
 }
 
-const fromPretrainedOptionNames = new Set(["dtype", "strict", "config", "training", "seed", "warn"]);
+const fromPretrainedOptionNames = new Set(["dtype", "strict", "config", "training", "seed", "warn", "checkFinite"]);
 
 function checkFromPretrainedOptions(options: FromPretrainedOptions): {
   strict: boolean;
   training: boolean;
+  checkFinite: boolean;
   seed: number;
   warn: (message: string, report: StateDictReport) => void;
 } {
@@ -67,19 +83,22 @@ function checkFromPretrainedOptions(options: FromPretrainedOptions): {
       `dtype is ${JSON.stringify(dtype)}; only "float32" is supported (weights stored as F16/BF16 are widened to float32 on load)`,
     );
   }
-  for (const name of ["strict", "training"] as const) {
+  for (const name of ["strict", "training", "checkFinite"] as const) {
     const value: unknown = options[name];
-    if (value !== undefined && typeof value !== "boolean") fail(`${name} is ${String(value)}; expected true or false`);
+    if (value !== undefined && typeof value !== "boolean")
+      fail(`${name} is ${describeValue(value)}; expected true or false`);
   }
-  const seed = options.seed ?? 0;
-  if (!Number.isInteger(seed)) fail(`seed is ${seed}; expected an integer`);
+  const seed: unknown = options.seed ?? 0;
+  if (typeof seed !== "number" || !Number.isSafeInteger(seed))
+    fail(`seed is ${describeValue(seed)}; expected an integer`);
   if (options.warn !== undefined && typeof options.warn !== "function") fail("warn must be a function");
   if (options.config !== undefined && (typeof options.config !== "object" || options.config === null))
     fail("config must be an object of config.json fields to override");
   return {
     strict: options.strict ?? true,
     training: options.training ?? false,
-    seed,
+    checkFinite: options.checkFinite ?? true,
+    seed: seed as number,
     warn: options.warn ?? ((message: string) => console.warn(message)),
   };
 }
@@ -134,6 +153,35 @@ function looseFloat32(
   return { weights, report };
 }
 
+/**
+ * Refuses, before any weight is read or allocated, a config whose float32 weights exceed the machine's memory
+ * (`os.totalmem()`): with `strict: false` every missing parameter would be allocated fresh.
+ */
+function checkFitsInMemory(config: MiniMindConfig, configFile: string): void {
+  const bytes = 4 * countParameters(config);
+  const memory = machineMemoryBytes();
+  if (bytes > memory) {
+    throw new Error(
+      `[fromPretrained] ${configFile}: the config implies ${countParameters(config)} parameters, ${describeBytes(bytes)} as float32; this machine has ${describeBytes(memory)} of memory`,
+    );
+  }
+}
+
+/** The first NaN or ±Infinity among the weights, as an error naming the tensor, the flat index and the value. */
+function checkFiniteWeights(weights: ReadonlyMap<string, Float32Array>, source: string): void {
+  for (const [name, data] of weights) {
+    for (let index = 0; index < data.length; index++) {
+      const value = data[index] as number;
+      // value - value is 0 for every finite value and NaN for NaN and ±Infinity
+      if (value - value !== 0) {
+        throw new Error(
+          `[fromPretrained] ${source}: tensor "${name}" holds ${value} at flat index ${index}; weights must be finite (pass checkFinite: false to load them anyway)`,
+        );
+      }
+    }
+  }
+}
+
 /** What `readPretrained` hands the model's constructor. */
 export interface PretrainedWeights {
   readonly config: MiniMindConfig;
@@ -150,18 +198,17 @@ export async function readPretrained(directory: string, options: FromPretrainedO
   const configFile = `${directory}${separator}config.json`;
   let config = await readMiniMindConfigFile(configFile);
   if (options.config !== undefined) config = overrideConfig(config, options.config, configFile);
+  checkFitsInMemory(config, configFile);
   const stateDict = await readSafetensorsCheckpoint(directory);
   const { seed, training } = settings;
   if (settings.strict) {
     const float32 = stateDictToFloat32(stateDict, config, directory);
-    return {
-      config,
-      weights: new Map([...float32].map(([name, weight]) => [name, weight.data] as const)),
-      seed,
-      training,
-    };
+    const weights = new Map([...float32].map(([name, weight]) => [name, weight.data] as const));
+    if (settings.checkFinite) checkFiniteWeights(weights, directory);
+    return { config, weights, seed, training };
   }
   const { weights, report } = looseFloat32(stateDict, config, directory);
+  if (settings.checkFinite) checkFiniteWeights(weights, directory);
   if (report.missing.length > 0 || report.unexpected.length > 0) {
     const parts: string[] = [];
     if (report.missing.length > 0) {

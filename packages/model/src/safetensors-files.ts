@@ -6,9 +6,21 @@
  */
 import { type MiniMindConfig, miniMindConfigToJson, parseMiniMindConfig } from "./config.js";
 import {
+  allocateBytes,
+  entryExists,
+  fileError,
+  machineMemoryBytes,
+  openRegularFile,
+  type ReadLabel,
+  readExactly,
+  readRegularTextFile,
+} from "./regular-files.js";
+import {
+  parseSafetensorsHeader,
   readSafetensors,
   type SafetensorsContents,
   type SafetensorsTensor,
+  safetensorsHeaderLength,
   type WriteSafetensorsOptions,
   writeSafetensors,
 } from "./safetensors.js";
@@ -22,6 +34,7 @@ import {
   safetensorsIndexToJson,
   shardSafetensors,
 } from "./sharded-safetensors.js";
+import { findDuplicateJsonKey } from "./strict-json.js";
 
 type FileSystem = typeof import("node:fs/promises");
 type Path = typeof import("node:path");
@@ -72,15 +85,42 @@ async function writeFileAtomically(fs: FileSystem, target: string, bytes: Uint8A
   }
 }
 
-function asBytes(buffer: Uint8Array): Uint8Array {
-  // Node's Buffer is a Uint8Array view into a possibly shared pool; readSafetensors copies what it keeps.
-  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+/** The largest `config.json` read: 16 MiB (upstream's is under 2 KB). */
+const MAX_CONFIG_FILE_BYTES = 16 * 2 ** 20;
+/** The largest `model.safetensors.index.json` read: 64 MiB (a 1,000-layer index is about 1 MB). */
+const MAX_INDEX_FILE_BYTES = 64 * 2 ** 20;
+
+const weightsLabel: ReadLabel = { label: "safetensors", what: "safetensors weights" };
+
+/**
+ * The bytes of one safetensors file, read with care: a regular file only (symbolic links followed once,
+ * loops, folders, devices and FIFOs refused by path), at most the machine's memory, and its header checked
+ * against the file's size before any tensor byte is read.
+ */
+async function readSafetensorsBytes(fs: FileSystem, file: string): Promise<Uint8Array> {
+  const { handle, size } = await openRegularFile(fs, file, weightsLabel, machineMemoryBytes());
+  try {
+    const first8 = new Uint8Array(Math.min(8, size));
+    await readExactly(handle, first8, 0, file, weightsLabel);
+    const headerBytes = safetensorsHeaderLength(first8, size, file);
+    const bytes = allocateBytes(size, file, weightsLabel);
+    bytes.set(first8);
+    await readExactly(handle, bytes.subarray(8, 8 + headerBytes), 8, file, weightsLabel);
+    parseSafetensorsHeader(bytes.subarray(0, 8 + headerBytes), size, file); // offsets against the size, first
+    await readExactly(handle, bytes.subarray(8 + headerBytes), 8 + headerBytes, file, weightsLabel);
+    return bytes;
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
 }
 
-/** Reads and validates one safetensors file (Node). Errors name the file path. */
+/**
+ * Reads and validates one safetensors file (Node). Only a regular file is read (see readSafetensorsBytes);
+ * errors name the file path.
+ */
 export async function readSafetensorsFile(file: string): Promise<SafetensorsContents> {
   const { fs } = await nodeModules("readSafetensorsFile");
-  return readSafetensors(asBytes(await fs.readFile(file)), { source: file });
+  return readSafetensors(await readSafetensorsBytes(fs, file), { source: file });
 }
 
 /** Writes one safetensors file atomically (Node). See writeSafetensors for the accepted dtypes. */
@@ -101,18 +141,24 @@ export async function writeSafetensorsFile(
 export async function readSafetensorsCheckpoint(directory: string): Promise<Map<string, SafetensorsTensor>> {
   const { fs, path } = await nodeModules("readSafetensorsCheckpoint");
   const single = path.join(directory, SAFETENSORS_WEIGHTS_NAME);
-  if (await exists(fs, single)) return (await readSafetensorsFile(single)).tensors;
+  // lstat: a symbolic link that loops or dangles is "there", and reading it says what is wrong with it.
+  if (await entryExists(fs, single))
+    return readSafetensors(await readSafetensorsBytes(fs, single), { source: single }).tensors;
   const indexFile = path.join(directory, SAFETENSORS_INDEX_NAME);
-  if (!(await exists(fs, indexFile))) {
+  if (!(await entryExists(fs, indexFile))) {
+    await checkFolder(fs, directory);
     throw new Error(
       `[safetensors] ${directory}: neither ${SAFETENSORS_WEIGHTS_NAME} nor ${SAFETENSORS_INDEX_NAME} is there; is this a checkpoint folder?`,
     );
   }
-  const index = parseSafetensorsIndex(await readJsonFile(fs, indexFile, "safetensors"), indexFile);
+  const index = parseSafetensorsIndex(
+    await readJsonFile(fs, indexFile, { label: "safetensors", what: "the shard index" }, MAX_INDEX_FILE_BYTES),
+    indexFile,
+  );
   const shards = new Map<string, Uint8Array>();
   for (const file of new Set(index.weightMap.values())) {
     const shardPath = path.join(directory, file);
-    if (await exists(fs, shardPath)) shards.set(file, asBytes(await fs.readFile(shardPath)));
+    if (await entryExists(fs, shardPath)) shards.set(file, await readSafetensorsBytes(fs, shardPath));
   }
   return joinSafetensorsShards(index, (file) => shards.get(file), indexFile);
 }
@@ -150,7 +196,8 @@ export async function writeSafetensorsCheckpoint(
 /** Reads and parses a `config.json` (Node); errors name the file and the field. */
 export async function readMiniMindConfigFile(file: string): Promise<MiniMindConfig> {
   const { fs } = await nodeModules("readMiniMindConfigFile");
-  return parseMiniMindConfig(await readJsonFile(fs, file, "config"), file);
+  const json = await readJsonFile(fs, file, { label: "config", what: "the model's config" }, MAX_CONFIG_FILE_BYTES);
+  return parseMiniMindConfig(json, file);
 }
 
 /** Writes a config as upstream `config.json` (Node), atomically. */
@@ -160,20 +207,35 @@ export async function writeMiniMindConfigFile(file: string, config: MiniMindConf
   await writeFileAtomically(fs, file, new TextEncoder().encode(json));
 }
 
-async function exists(fs: FileSystem, file: string): Promise<boolean> {
+/** A labelled error unless `directory` is a folder that can be read. */
+async function checkFolder(fs: FileSystem, directory: string): Promise<void> {
+  let isFolder: boolean;
   try {
-    await fs.access(file);
-    return true;
-  } catch {
-    return false;
+    isFolder = (await fs.stat(directory)).isDirectory();
+  } catch (error) {
+    throw fileError(error, directory, { label: "safetensors", what: "a checkpoint (a folder)" });
   }
+  if (!isFolder) throw new Error(`[safetensors] ${directory} is a file; a checkpoint is a folder`);
 }
 
-async function readJsonFile(fs: FileSystem, file: string, label: string): Promise<unknown> {
-  const text = await fs.readFile(file, "utf8");
+/**
+ * A small JSON file, read as a regular file of at most `maxBytes`, strict UTF-8, and refused when one object
+ * holds a key twice (`JSON.parse` would silently keep the last).
+ */
+async function readJsonFile(fs: FileSystem, file: string, label: ReadLabel, maxBytes: number): Promise<unknown> {
+  const text = await readRegularTextFile(fs, file, label, maxBytes);
+  let json: unknown;
   try {
-    return JSON.parse(text);
+    json = JSON.parse(text);
   } catch (error) {
-    throw new Error(`[${label}] ${file}: not valid JSON (${(error as Error).message})`);
+    throw new Error(`[${label.label}] ${file}: not valid JSON (${(error as Error).message})`);
   }
+  const duplicate = findDuplicateJsonKey(text);
+  if (duplicate !== undefined) {
+    const where = duplicate.path === "" ? "the top-level object" : `"${duplicate.path}"`;
+    throw new Error(
+      `[${label.label}] ${file}: key "${duplicate.key}" appears twice in ${where}; JSON.parse would silently keep the last, so the file is refused`,
+    );
+  }
+  return json;
 }

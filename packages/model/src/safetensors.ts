@@ -176,21 +176,40 @@ export function readSafetensorsHeader(
   bytes: Uint8Array | ArrayBuffer,
   options: ReadSafetensorsOptions = {},
 ): SafetensorsHeader {
-  const source = options.source ?? "<bytes>";
   const file = asUint8Array(bytes);
-  if (file.byteLength < 8) {
-    fail(source, `the file is ${file.byteLength} bytes; a safetensors file starts with an 8-byte header length`);
+  return parseSafetensorsHeader(file, file.byteLength, options.source ?? "<bytes>");
+}
+
+/**
+ * The header length a file's first 8 bytes announce, checked against the 100 MB limit and the file's size
+ * (`fileBytes`), so a reader knows how much to read before reading it.
+ */
+export function safetensorsHeaderLength(first8: Uint8Array, fileBytes: number, source: string): number {
+  if (fileBytes < 8 || first8.byteLength < 8) {
+    fail(source, `the file is ${fileBytes} bytes; a safetensors file starts with an 8-byte header length`);
   }
-  const headerLength = new DataView(file.buffer, file.byteOffset, 8).getBigUint64(0, true);
+  const headerLength = new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true);
   if (headerLength > BigInt(MAX_SAFETENSORS_HEADER_BYTES)) {
     fail(source, `the header length is ${headerLength} bytes, over the ${MAX_SAFETENSORS_HEADER_BYTES}-byte limit`);
   }
   const headerBytes = Number(headerLength);
-  if (8 + headerBytes > file.byteLength) {
+  if (8 + headerBytes > fileBytes) {
     fail(
       source,
-      `the header length is ${headerBytes} bytes but only ${file.byteLength - 8} bytes follow it; the file is truncated`,
+      `the header length is ${headerBytes} bytes but only ${fileBytes - 8} bytes follow it; the file is truncated`,
     );
+  }
+  return headerBytes;
+}
+
+/**
+ * readSafetensorsHeader for a file of `fileBytes` bytes of which `file` holds at least the first 8 + header
+ * length: every offset is checked against the file's size before any tensor byte is read.
+ */
+export function parseSafetensorsHeader(file: Uint8Array, fileBytes: number, source: string): SafetensorsHeader {
+  const headerBytes = safetensorsHeaderLength(file, fileBytes, source);
+  if (8 + headerBytes > file.byteLength) {
+    throw new Error(`[safetensors] ${source}: internal: the header was not read in full`);
   }
   let text: string;
   try {
@@ -213,7 +232,7 @@ export function readSafetensorsHeader(
     fail(source, `key ${quote(duplicate.key)} appears twice in ${where}`);
   }
   const dataStart = 8 + headerBytes;
-  const dataLength = file.byteLength - dataStart;
+  const dataLength = fileBytes - dataStart;
   let metadata: Record<string, string> = {};
   const entries: SafetensorsHeaderEntry[] = [];
   for (const [name, value] of Object.entries(parsed)) {

@@ -37,7 +37,7 @@ describe("TextModel.stream", () => {
   for (const prompt of ["😀 龘 ", "学而时习之，不亦说乎？", "Hello, world"]) {
     it(`streams text equal to the decoded greedy ids, chunk by chunk (${JSON.stringify(prompt)})`, async () => {
       const ids = tokenizer.encode(prompt);
-      const greedy = model.generate([ids], { maxNewTokens: 24, ...never })[0] as number[];
+      const greedy = (await model.generate([ids], { maxNewTokens: 24, ...never }))[0] as number[];
       const chunks = await collect(text.stream(prompt, { maxNewTokens: 24, ...never }));
       const expected = tokenizer.decode(greedy, { skipSpecialTokens: true });
       expect(chunks.join("")).toBe(expected);
@@ -77,7 +77,7 @@ describe("TextModel.stream", () => {
     expect(tokenizer.decode(on.ids)).toBe("<|im_start|>user\n你好<|im_end|>\n<|im_start|>assistant\n<think>\n");
     const causalReply = await text.generate(messages, { maxNewTokens: 8, ...never });
     const prefixReply = await text.generate(messages, { maxNewTokens: 8, mask: "prefix", ...never });
-    const expected = model.generate([off.ids], { maxNewTokens: 8, ...never })[0] as number[];
+    const expected = (await model.generate([off.ids], { maxNewTokens: 8, ...never }))[0] as number[];
     expect(causalReply).toBe(tokenizer.decode(expected, { skipSpecialTokens: true }));
     expect(typeof prefixReply).toBe("string");
     await expect(text.generate(messages, { maxTokens: 3 } as never)).rejects.toThrow(/unknown option "maxTokens"/);

@@ -208,7 +208,7 @@ async function main(): Promise<void> {
         tokenize: true,
         addGenerationPrompt: true,
       });
-      const answer = model.generate([prompt], { maxNewTokens: 16 });
+      const answer = await model.generate([prompt], { maxNewTokens: 16 });
       log(`sample: ${question} → ${tokenizer.decode(answer[0] as number[], { skipSpecialTokens: true })}`);
     }
   } catch (error) {
