@@ -5,7 +5,10 @@
  */
 import type { CliCommand, CommandIo } from "./command.js";
 import { dataCommand } from "./commands/data.js";
+import { loraCommand } from "./commands/lora.js";
 import { maskCommand } from "./commands/mask.js";
+import { pretrainCommand } from "./commands/pretrain.js";
+import { sftCommand } from "./commands/sft.js";
 import { tokenizeCommand } from "./commands/tokenize.js";
 import { trainTokenizerCommand } from "./commands/train-tokenizer.js";
 import { versionCommand } from "./commands/version.js";
@@ -32,6 +35,9 @@ export { sparkline } from "./terminal/sparkline.js";
 /** Every subcommand, in the order `--help` lists them. */
 export const commands: readonly CliCommand[] = [
   dataCommand,
+  pretrainCommand,
+  sftCommand,
+  loraCommand,
   maskCommand,
   tokenizeCommand,
   trainTokenizerCommand,
