@@ -5,6 +5,7 @@
  */
 import type { CliCommand, CommandIo } from "./command.js";
 import { dataCommand } from "./commands/data.js";
+import { experimentCommand } from "./commands/experiment-masks.js";
 import { loraCommand } from "./commands/lora.js";
 import { maskCommand } from "./commands/mask.js";
 import { pretrainCommand } from "./commands/pretrain.js";
@@ -26,6 +27,8 @@ export type { SplitOptions } from "./data/split.js";
 export { isHeldOut, stableFraction, workIdentity } from "./data/split.js";
 export type { ChatRole, Conversation, InputContents, Work } from "./data/works.js";
 export { loadShippedCorpus, parseJsonl, parsePlainText, readInputFile, shippedCorpusPath } from "./data/works.js";
+export type { ChartPoint, ChartSeries, LineChartOptions, WrittenChart } from "./plot/line-chart.js";
+export { lineChartSpec, renderLineChartSvg, svgToPng, writeLineChart } from "./plot/line-chart.js";
 export type { InterruptWatch, InterruptWatchOptions, SignalSource } from "./terminal/interrupt.js";
 export { InterruptedError, watchInterrupt } from "./terminal/interrupt.js";
 export type { ProgressOptions, ProgressUpdate } from "./terminal/progress.js";
@@ -39,6 +42,7 @@ export const commands: readonly CliCommand[] = [
   sftCommand,
   loraCommand,
   maskCommand,
+  experimentCommand,
   tokenizeCommand,
   trainTokenizerCommand,
   versionCommand,
