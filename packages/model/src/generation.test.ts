@@ -106,6 +106,51 @@ describe("logits processing", () => {
     expect(Array.from(nucleus)).toEqual([0, 1, 0]);
   });
 
+  it("top-p at its edge: a kept mass exactly equal to topP stops the nucleus", () => {
+    const nucleus = (logits: number[], topP: number) =>
+      Array.from(samplingDistribution(Float32Array.from(logits), { temperature: 1, topK: 0, topP }));
+    // [0, 0]: the first token's mass is 1/2 = topP, so the second is not needed (ties go to the lower id)
+    expect(nucleus([0, 0], 0.5)).toEqual([1, 0]);
+    // [0, 0, 0, 0]: two tokens reach 1/4 + 1/4 = 1/2 = topP exactly, so two are kept, each 1/2
+    expect(nucleus([0, 0, 0, 0], 0.5)).toEqual([0.5, 0.5, 0, 0]);
+    // just above the edge one more token is needed
+    expect(nucleus([0, 0], 0.5 + 2 ** -20)).toEqual([0.5, 0.5]);
+    expect(nucleus([0, 0, 0, 0], 0.5 + 2 ** -20)).toEqual([1 / 3, 1 / 3, 1 / 3, 0]);
+    // and just below it one fewer
+    expect(nucleus([0, 0, 0, 0], 0.5 - 2 ** -20)).toEqual([0.5, 0.5, 0, 0]);
+    expect(nucleus([0, 0, 0, 0], 0.25)).toEqual([1, 0, 0, 0]);
+  });
+
+  it("top-k with ties at the k-th logit keeps every tied token, with hand-computed probabilities", () => {
+    const distribution = (topK: number) =>
+      Array.from(samplingDistribution(Float32Array.from([1, 3, 3, 2, 3]), { temperature: 1, topK, topP: 1 }));
+    // k = 1 and k = 2 both land on a 3, so all three 3s are kept, equally likely
+    expect(distribution(1)).toEqual([0, 1 / 3, 1 / 3, 0, 1 / 3]);
+    expect(distribution(2)).toEqual([0, 1 / 3, 1 / 3, 0, 1 / 3]);
+    expect(distribution(3)).toEqual([0, 1 / 3, 1 / 3, 0, 1 / 3]);
+    // k = 4 reaches the 2: probabilities e^3 : e^3 : e^2 : e^3 over 3e^3 + e^2, i.e. 1 / (3 + 1/e) and (1/e) / (3 + 1/e)
+    const high = 1 / (3 + Math.exp(-1));
+    const low = Math.exp(-1) / (3 + Math.exp(-1));
+    const four = distribution(4);
+    expect(four.map((probability) => probability > 0)).toEqual([false, true, true, true, true]);
+    for (const [id, expected] of [high, high, low, high].entries()) {
+      expect(four[id + 1]).toBeCloseTo(expected, 15);
+    }
+    // k ≥ the vocabulary is off
+    expect(distribution(5).every((probability) => probability > 0)).toBe(true);
+  });
+
+  it("temperature near 0 puts all mass on the largest logits, with no overflow to NaN", () => {
+    const at = (logits: number[], temperature: number) =>
+      Array.from(samplingDistribution(Float32Array.from(logits), { temperature, topK: 0, topP: 1 }));
+    expect(at([1, 1.001, 0], 1e-6)).toEqual([0, 1, 0]);
+    expect(at([2, 2, 0], 1e-6)).toEqual([0.5, 0.5, 0]);
+    // logits / 1e-310 overflow to ±Infinity; the shifted form does not
+    expect(at([2, 1, -1], 1e-310)).toEqual([1, 0, 0]);
+    expect(at([-1, -1, -3], 1e-310)).toEqual([0.5, 0.5, 0]);
+    expect(at([5, Number.NEGATIVE_INFINITY], 1e-310)).toEqual([1, 0]);
+  });
+
   it("draws follow the distribution (seeded, 20,000 draws within 0.015 of each probability)", () => {
     const distribution = Float64Array.from([0.5, 0, 0.2, 0.3]);
     const random = seededUniform(3);

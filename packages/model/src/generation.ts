@@ -259,8 +259,13 @@ export function samplingDistribution(
   settings: Pick<GenerationSettings, "temperature" | "topK" | "topP">,
 ): Float64Array {
   const size = logits.length;
+  // Shifted by the largest logit before dividing: the largest becomes exactly 0 and the rest ≤ 0, so a tiny
+  // temperature sends them to −Infinity (probability 0) instead of overflowing to ±Infinity and NaN.
+  let largestLogit = Number.NEGATIVE_INFINITY;
+  for (let index = 0; index < size; index++) largestLogit = Math.max(largestLogit, logits[index] as number);
   const scaled = new Float64Array(size);
-  for (let index = 0; index < size; index++) scaled[index] = (logits[index] as number) / settings.temperature;
+  for (let index = 0; index < size; index++)
+    scaled[index] = ((logits[index] as number) - largestLogit) / settings.temperature;
   const order = Array.from({ length: size }, (_, index) => index).sort(
     (first, second) => (scaled[second] as number) - (scaled[first] as number) || first - second,
   );
