@@ -129,12 +129,29 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
  * the byte offset and the fault for a refused global or opcode, malformed data, or a stream that ends early.
  */
 export function readPickle(bytes: Uint8Array, options: ReadPickleOptions = {}): PickleValue {
-  return new Unpickler(bytes, options.source ?? "<pickle>").run();
+  return readPickleAt(bytes, 0, options).value;
+}
+
+/** One pickle read from `start`: its value, the offset just past its STOP, and every storage it names by key. */
+export interface PickleRead {
+  readonly value: PickleValue;
+  readonly end: number;
+  readonly storages: ReadonlyMap<string, StorageReference>;
+}
+
+/**
+ * Reads the pickle that starts at byte `start` of `bytes`, for files that hold several pickles in a row
+ * (the legacy torch.save format). Error offsets count from the start of `bytes`.
+ */
+export function readPickleAt(bytes: Uint8Array, start: number, options: ReadPickleOptions = {}): PickleRead {
+  const unpickler = new Unpickler(bytes, options.source ?? "<pickle>", start);
+  const value = unpickler.run();
+  return { value, end: unpickler.end, storages: unpickler.storages };
 }
 
 class Unpickler {
-  private position = 0;
   private opcodeStart = 0;
+  readonly storages = new Map<string, StorageReference>();
   private stack: StackItem[] = [];
   private readonly marks: number[] = [];
   private readonly memo = new Map<number, PickleValue>();
@@ -143,8 +160,14 @@ class Unpickler {
   constructor(
     private readonly bytes: Uint8Array,
     private readonly source: string,
+    private position: number,
   ) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  /** The offset just past the last opcode read (past STOP once run() has returned). */
+  get end(): number {
+    return this.position;
   }
 
   private fail(message: string): never {
@@ -448,11 +471,18 @@ class Unpickler {
     }
   }
 
+  /**
+   * A storage's persistent id: ("storage", torch.<Type>Storage, key, location, size), plus a sixth item in
+   * the legacy format, the view metadata, which is None for every storage torch ≥ 1.0 writes.
+   */
   private persistentLoad(id: PickleValue): StorageReference {
     const items = id instanceof PickleTuple ? id.items : undefined;
-    if (items === undefined || items.length !== 5 || items[0] !== "storage") {
+    const legacyView = items?.length === 6 ? items[5] : null;
+    if (items === undefined || (items.length !== 5 && items.length !== 6) || items[0] !== "storage") {
       this.fail(`a persistent id is ${describe(id)}; expected ("storage", torch.<Type>Storage, key, location, size)`);
     }
+    if (legacyView !== null)
+      this.fail(`a persistent id has view metadata ${describe(legacyView)}; storage views are not read`);
     const [, storageClass, key, location, size] = items;
     if (!(storageClass instanceof PickleGlobal) || storageClass.module !== "torch") {
       this.fail(`a persistent id names storage type ${describe(storageClass)}; expected torch.<Type>Storage`);
@@ -464,7 +494,15 @@ class Unpickler {
     }
     if (typeof location !== "string") this.fail(`storage ${key} has location ${describe(location)}, not a string`);
     if (!isCount(size)) this.fail(`storage ${key} has size ${describe(size)}; expected a non-negative integer`);
-    return new StorageReference(key, dtype, `torch.${storageClass.name}`, size, location);
+    const storage = new StorageReference(key, dtype, `torch.${storageClass.name}`, size, location);
+    const seen = this.storages.get(key);
+    if (seen !== undefined && (seen.dtype !== dtype || seen.elementCount !== size)) {
+      this.fail(
+        `storage ${key} is named as ${seen.elementCount} × ${seen.dtype} and as ${size} × ${dtype}; one key, one storage`,
+      );
+    }
+    this.storages.set(key, storage);
+    return storage;
   }
 
   private reduce(callable: PickleValue, argumentsValue: PickleValue): PickleValue {

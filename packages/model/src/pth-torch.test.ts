@@ -4,7 +4,8 @@
  * a scalar element — torch.save keeps their storage, offset and stride), every float and integer dtype, an
  * nn.Parameter, and a resume checkpoint laid out as upstream's `lm_checkpoint` writes it (fp16 `model`, AdamW
  * state after a step, epoch, step, world_size, wandb_id, a GradScaler state), and a plain
- * `torch.save(model.state_dict())` (an OrderedDict carrying `_metadata`). Values come from torch as JSON.
+ * `torch.save(model.state_dict())` (an OrderedDict carrying `_metadata`); the views and the resume checkpoint
+ * also in the legacy format (`_use_new_zipfile_serialization=False`). Values come from torch as JSON.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -37,6 +38,7 @@ views = {
     "parameter": torch.nn.Parameter(torch.ones(2)), "empty": torch.zeros(0, 3),
 }
 torch.save(views, os.path.join(out, "views.pth"))
+torch.save(views, os.path.join(out, "views_legacy.pth"), _use_new_zipfile_serialization=False)
 model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Linear(4, 2))
 optimizer = torch.optim.AdamW(model.parameters(), lr=5e-4)
 model(torch.randn(5, 3)).sum().backward()
@@ -46,6 +48,7 @@ scaler = torch.cuda.amp.GradScaler(enabled=False)
 resume = {"model": state_dict, "optimizer": optimizer.state_dict(), "epoch": 1, "step": 12,
           "world_size": 1, "wandb_id": None, "scaler": scaler.state_dict()}
 torch.save(resume, os.path.join(out, "resume.pth"))
+torch.save(resume, os.path.join(out, "resume_legacy.pth"), _use_new_zipfile_serialization=False)
 torch.save(model.state_dict(), os.path.join(out, "state_dict.pth"))  # an OrderedDict with _metadata (BUILD)
 def describe(t):
     t = t.detach()
@@ -106,13 +109,16 @@ describe("files written by PyTorch", () => {
   };
   const read = (file: string) => new Uint8Array(readFileSync(join(directory, file)));
 
-  it.skipIf(python === undefined)(`views, every dtype and a Parameter read to torch's values${skipReason}`, () => {
-    generate();
-    const { tensors, key } = readPth(read("views.pth"), { source: "views.pth" });
-    expect(key).toBeUndefined();
-    expect([...tensors.keys()]).toEqual(Object.keys(expected.views));
-    for (const [name, tensor] of Object.entries(expected.views)) expectTensor(tensors.get(name), tensor, name);
-  });
+  it.skipIf(python === undefined).each(["views.pth", "views_legacy.pth"])(
+    `%s: views, every dtype and a Parameter read to torch's values${skipReason}`,
+    (file) => {
+      generate();
+      const { tensors, key } = readPth(read(file), { source: file });
+      expect(key).toBeUndefined();
+      expect([...tensors.keys()]).toEqual(Object.keys(expected.views));
+      for (const [name, tensor] of Object.entries(expected.views)) expectTensor(tensors.get(name), tensor, name);
+    },
+  );
 
   it.skipIf(python === undefined)(`torch.save(model.state_dict()) — an OrderedDict with _metadata${skipReason}`, () => {
     generate();
@@ -125,26 +131,29 @@ describe("files written by PyTorch", () => {
     for (const [name, tensor] of Object.entries(expected.float32)) expectTensor(tensors.get(name), tensor, name);
   });
 
-  it.skipIf(python === undefined)(`an upstream-style resume checkpoint reads for its fp16 model${skipReason}`, () => {
-    generate();
-    const bytes = read("resume.pth");
-    const { tensors, key } = readPth(bytes, { source: "resume.pth" });
-    expect(key).toBe("model");
-    expect([...tensors.keys()]).toEqual(Object.keys(expected.model));
-    for (const [name, tensor] of Object.entries(expected.model)) expectTensor(tensors.get(name), tensor, name);
-    const value = openPth(bytes).value as PickleDict;
-    expect([...value.entries.keys()]).toEqual([
-      "model",
-      "optimizer",
-      "epoch",
-      "step",
-      "world_size",
-      "wandb_id",
-      "scaler",
-    ]);
-    expect(value.entries.get("step")).toBe(12);
-    const optimizer = value.entries.get("optimizer") as PickleDict;
-    expect(optimizer).toBeInstanceOf(PickleDict);
-    expect([...optimizer.entries.keys()].sort()).toEqual(expected.optimizer_keys);
-  });
+  it.skipIf(python === undefined).each(["resume.pth", "resume_legacy.pth"])(
+    `%s: an upstream-style resume checkpoint reads for its fp16 model${skipReason}`,
+    (file) => {
+      generate();
+      const bytes = read(file);
+      const { tensors, key } = readPth(bytes, { source: file });
+      expect(key).toBe("model");
+      expect([...tensors.keys()]).toEqual(Object.keys(expected.model));
+      for (const [name, tensor] of Object.entries(expected.model)) expectTensor(tensors.get(name), tensor, name);
+      const value = openPth(bytes).value as PickleDict;
+      expect([...value.entries.keys()]).toEqual([
+        "model",
+        "optimizer",
+        "epoch",
+        "step",
+        "world_size",
+        "wandb_id",
+        "scaler",
+      ]);
+      expect(value.entries.get("step")).toBe(12);
+      const optimizer = value.entries.get("optimizer") as PickleDict;
+      expect(optimizer).toBeInstanceOf(PickleDict);
+      expect([...optimizer.entries.keys()].sort()).toEqual(expected.optimizer_keys);
+    },
+  );
 });

@@ -1,12 +1,13 @@
 /**
- * Reads PyTorch checkpoints (`torch.save` zip files: `<archive>/data.pkl` + `<archive>/data/<key>` storages)
- * from bytes, safe for browsers, without executing anything: the zip is read by pytorch-zip.ts, the pickle by
- * the restricted reader in pickle.ts, and each tensor is copied out of its storage here, views included
+ * Reads PyTorch checkpoints (`torch.save` zip files: `<archive>/data.pkl` + `<archive>/data/<key>` storages;
+ * also the legacy pre-1.6 format, see pth-legacy.ts) from bytes, safe for browsers, without executing anything:
+ * the zip is read by pytorch-zip.ts, the pickle by the restricted reader in pickle.ts, and each tensor is
+ * copied out of its storage here, views included
  * (storage offsets, strides, several tensors sharing one storage as tied weights do). The result has the
  * shape the safetensors reader gives, so `MiniMindForCausalLM.fromStateDict` loads it. A file may hold the
  * state dict itself (`torch.save(model.state_dict())`) or a checkpoint dict with the state dict under a key
- * (upstream's `*_resume.pth`: `model`, with optimizer, epoch, step…). Not read: the legacy pre-1.6 format,
- * big-endian files, tensors on other storage kinds (quantized, sparse), views larger than their storage.
+ * (upstream's `*_resume.pth`: `model`, with optimizer, epoch, step…). Not read: the tar-based format of
+ * PyTorch < 0.4, big-endian files, other storage kinds (quantized, sparse), views larger than their storage.
  */
 
 import { readPickle } from "./pickle.js";
@@ -18,7 +19,8 @@ import {
   type StorageReference,
   TensorReference,
 } from "./pickle-values.js";
-import { type InflateRaw, readZipArchive, type ZipArchive } from "./pytorch-zip.js";
+import { isLegacyPth, readLegacyPth } from "./pth-legacy.js";
+import { type InflateRaw, readZipArchive } from "./pytorch-zip.js";
 import { dtypeByteSize, type SafetensorsDtype, type SafetensorsTensor } from "./safetensors.js";
 
 export interface ReadPthOptions {
@@ -35,7 +37,10 @@ export interface ReadPthOptions {
 
 /** An opened checkpoint: the unpickled value (tensors not yet read) and a way to read any of its tensors. */
 export interface PthArchive {
-  /** The folder name inside the zip (`archive` for files torch writes to a buffer, else the file's stem). */
+  /**
+   * The folder name inside the zip (`archive` for files torch writes to a buffer, else the file's stem); ""
+   * for a legacy (pre-1.6) file, which has none.
+   */
   readonly archiveName: string;
   readonly value: PickleValue;
   /** Copies one tensor out of its storage (`name` labels errors). */
@@ -76,13 +81,23 @@ function fail(source: string, message: string): never {
 }
 
 /**
- * Opens a `torch.save` zip file: checks the archive, reads `data.pkl` with the restricted unpickler (refusing
- * any global a state dict does not use) and checks `byteorder`. Tensor bytes are read on demand.
+ * Opens a `torch.save` file: checks the archive (or the legacy layout), reads the pickle with the restricted
+ * unpickler (refusing any global a state dict does not use) and checks the byte order. Tensor bytes are read
+ * on demand.
  */
 export function openPth(bytes: Uint8Array | ArrayBuffer, options: ReadPthOptions = {}): PthArchive {
   const source = options.source ?? "<bytes>";
   if (!hostIsLittleEndian) fail(source, "this reader needs a little-endian host");
   const file = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  if (isLegacyPth(file)) {
+    const legacy = readLegacyPth(file, source);
+    const storageBytes: StorageBytes = (storage, label) => {
+      const found = legacy.storages.get(storage.key);
+      if (found === undefined) fail(label, `its storage ${storage.key} is not in the file's storage list`);
+      return found;
+    };
+    return archiveOf("", legacy.value, storageBytes, source);
+  }
   const zip = readZipArchive(file, { source, inflateRaw: options.inflateRaw });
   const first = zip.entries.keys().next().value;
   const slash = first?.indexOf("/") ?? -1;
@@ -99,9 +114,32 @@ export function openPth(bytes: Uint8Array | ArrayBuffer, options: ReadPthOptions
       fail(source, `${byteOrderName} is ${JSON.stringify(order)}; only little-endian files are read`);
   }
   const value = readPickle(zip.read(pickleName), { source: `${source}: ${pickleName}` });
-  const storages = new Map<string, Uint8Array>();
+  const records = new Map<string, Uint8Array>();
+  const storageBytes: StorageBytes = (storage, label) => {
+    const cached = records.get(storage.key);
+    if (cached !== undefined) return cached;
+    const record = `${archiveName}/data/${storage.key}`;
+    if (!zip.entries.has(record)) fail(label, `its storage record ${record} is not in the archive`);
+    const data = zip.read(record);
+    const expected = storage.elementCount * dtypeByteSize(storage.dtype);
+    if (data.byteLength !== expected) {
+      fail(
+        label,
+        `storage record ${record} has ${data.byteLength} bytes, but the pickle says ${storage.elementCount} × ${dtypeByteSize(storage.dtype)}-byte ${storage.dtype} = ${expected}`,
+      );
+    }
+    records.set(storage.key, data);
+    return data;
+  };
+  return archiveOf(archiveName, value, storageBytes, source);
+}
+
+/** The bytes of one storage, exactly its element count × element size; `label` names the tensor in errors. */
+type StorageBytes = (storage: StorageReference, label: string) => Uint8Array;
+
+function archiveOf(archiveName: string, value: PickleValue, storageBytes: StorageBytes, source: string): PthArchive {
   const readTensor = (tensor: TensorReference, name: string) =>
-    materialise(zip, storages, archiveName, tensor, `${source}: tensor ${JSON.stringify(name)}`);
+    materialise(tensor, storageBytes, `${source}: tensor ${JSON.stringify(name)}`);
   return { archiveName, value, readTensor };
 }
 
@@ -112,7 +150,8 @@ export function openPth(bytes: Uint8Array | ArrayBuffer, options: ReadPthOptions
 export function readPth(bytes: Uint8Array | ArrayBuffer, options: ReadPthOptions = {}): PthContents {
   const source = options.source ?? "<bytes>";
   const archive = openPth(bytes, options);
-  const { dict, key } = findStateDict(archive.value, options.key, `${source}: ${archive.archiveName}/data.pkl`);
+  const where = archive.archiveName === "" ? source : `${source}: ${archive.archiveName}/data.pkl`;
+  const { dict, key } = findStateDict(archive.value, options.key, where);
   const tensors = new Map<string, SafetensorsTensor>();
   for (const [name, value] of dict.entries) {
     if (typeof name !== "string") fail(source, `the state dict has a key ${describe(name)}; names must be strings`);
@@ -148,41 +187,12 @@ function findStateDict(
   );
 }
 
-function storageBytes(
-  zip: ZipArchive,
-  storages: Map<string, Uint8Array>,
-  archiveName: string,
-  storage: StorageReference,
-  label: string,
-): Uint8Array {
-  const cached = storages.get(storage.key);
-  if (cached !== undefined) return cached;
-  const record = `${archiveName}/data/${storage.key}`;
-  if (!zip.entries.has(record)) fail(label, `its storage record ${record} is not in the archive`);
-  const bytes = zip.read(record);
-  const expected = storage.elementCount * dtypeByteSize(storage.dtype);
-  if (bytes.byteLength !== expected) {
-    fail(
-      label,
-      `storage record ${record} has ${bytes.byteLength} bytes, but the pickle says ${storage.elementCount} × ${dtypeByteSize(storage.dtype)}-byte ${storage.dtype} = ${expected}`,
-    );
-  }
-  storages.set(storage.key, bytes);
-  return bytes;
-}
-
 /** Copies a (possibly strided) view of a storage into a fresh, contiguous, row-major array. */
-function materialise(
-  zip: ZipArchive,
-  storages: Map<string, Uint8Array>,
-  archiveName: string,
-  tensor: TensorReference,
-  label: string,
-): SafetensorsTensor {
+function materialise(tensor: TensorReference, storageBytes: StorageBytes, label: string): SafetensorsTensor {
   const { storage, shape, stride, storageOffset } = tensor;
   const dtype = storage.dtype;
   const itemSize = dtypeByteSize(dtype);
-  const bytes = storageBytes(zip, storages, archiveName, storage, label);
+  const bytes = storageBytes(storage, label);
   let elements = 1;
   let lastIndex = storageOffset;
   for (let axis = 0; axis < shape.length; axis++) {

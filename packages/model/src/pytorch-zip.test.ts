@@ -80,7 +80,7 @@ describe("readZipArchive", () => {
       "[pth] f.pth: zip: the file is 5 bytes, too short for a zip archive (torch.save writes zip files)",
     );
     expect(read(new Uint8Array([0x80, 0x02, ...new Uint8Array(40)]))).toThrow(
-      "[pth] f.pth: this is a bare pickle (the legacy, pre-1.6 torch.save format), which is not supported",
+      "[pth] f.pth: this is a bare pickle (the legacy, pre-1.6 torch.save format), not a zip archive; readPth reads both",
     );
     const good = buildZip(records);
     expect(read(good.subarray(0, good.length - 1))).toThrow("[pth] f.pth: no zip end-of-central-directory record");

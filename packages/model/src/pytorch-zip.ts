@@ -173,7 +173,7 @@ function findEndRecord(fields: Fields, file: Uint8Array, source: string): number
   fail(
     source,
     legacy
-      ? "this is a bare pickle (the legacy, pre-1.6 torch.save format), which is not supported; re-save it with torch.save from PyTorch ≥ 1.6 (the default zip format)"
+      ? "this is a bare pickle (the legacy, pre-1.6 torch.save format), not a zip archive; readPth reads both"
       : "no zip end-of-central-directory record; this is not a torch.save zip file, or it is truncated",
   );
 }

@@ -50,7 +50,10 @@ export function tuple(...items: number[][]): number[] {
   return [...op.mark, ...items.flat(), ...op.tuple];
 }
 
-/** `_rebuild_tensor_v2(storage, offset, size, stride, False, OrderedDict())`, the storage a persistent id. */
+/**
+ * `_rebuild_tensor_v2(storage, offset, size, stride, False, OrderedDict())`, the storage a persistent id;
+ * `legacy` adds the sixth persistent-id item of the pre-1.6 format, the view metadata (None).
+ */
 export function tensor(
   storageClass: string,
   key: string,
@@ -58,14 +61,14 @@ export function tensor(
   offset: number,
   shape: number[],
   stride: number[],
+  legacy = false,
 ): number[] {
+  const persistentId = [text("storage"), global("torch", storageClass), text(key), text("cpu"), int(count)];
+  if (legacy) persistentId.push(op.none);
   return [
     ...global("torch._utils", "_rebuild_tensor_v2"),
     ...tuple(
-      [
-        ...tuple(text("storage"), global("torch", storageClass), text(key), text("cpu"), int(count)),
-        ...op.persistentId,
-      ],
+      [...tuple(...persistentId), ...op.persistentId],
       int(offset),
       tuple(...shape.map(int)),
       tuple(...stride.map(int)),
@@ -76,6 +79,7 @@ export function tensor(
   ];
 }
 
+/** A torch.save zip archive holding `pickle` as `<name>/data.pkl` and each storage as `<name>/data/<key>`. */
 export function archive(pickle: number[], storages: Record<string, Uint8Array>, name = "archive"): Uint8Array {
   return writeZipArchive([
     [`${name}/data.pkl`, new Uint8Array(pickle)],
@@ -84,6 +88,45 @@ export function archive(pickle: number[], storages: Record<string, Uint8Array>, 
   ]);
 }
 
+/** The bytes of float32 `values`. */
 export function floatBytes(values: number[]): Uint8Array {
   return new Uint8Array(new Float32Array(values).buffer);
+}
+
+/**
+ * A legacy (pre-1.6) torch.save file: magic number, protocol version 1001 and system info pickles, the object
+ * pickle, the storage-key list, then each storage as an 8-byte element count and its bytes.
+ */
+export function legacyFile(
+  objectPickle: number[],
+  storages: readonly (readonly [key: string, elementCount: number, data: Uint8Array])[],
+  options: { magic?: number[]; littleEndian?: boolean } = {},
+): Uint8Array {
+  const magic = options.magic ?? [0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19]; // 0x1950a86a20f9469cfc6c
+  const systemInfo = [
+    ...op.proto2,
+    ...op.emptyDict,
+    ...text("protocol_version"),
+    ...int(1001),
+    ...op.setItem,
+    ...text("little_endian"),
+    ...(options.littleEndian === false ? op.newFalse : op.newTrue),
+    ...op.setItem,
+    ...op.stop,
+  ];
+  const keys = [
+    ...op.proto2,
+    ...op.emptyList,
+    ...op.mark,
+    ...storages.flatMap(([key]) => text(key)),
+    ...op.appends,
+    ...op.stop,
+  ];
+  const bytes = [...op.proto2, 0x8a, magic.length, ...magic, ...op.stop, ...op.proto2, ...int(1001), ...op.stop];
+  bytes.push(...systemInfo, ...objectPickle, ...keys);
+  for (const [, elementCount, data] of storages) {
+    const count = new Uint8Array(new BigInt64Array([BigInt(elementCount)]).buffer);
+    bytes.push(...count, ...data);
+  }
+  return new Uint8Array(bytes);
 }
