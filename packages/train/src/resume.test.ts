@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -61,7 +61,7 @@ const cases = [
 
 describe("exact resume", () => {
   it.each(cases)(
-    "$stage (packed: $packed): 20 steps straight = 10, SIGKILL, resume, 10 — bit for bit",
+    "$stage (packed: $packed): 20 steps straight = 13 (checkpoint at 10), SIGKILL, resume from 10 to 20 — bit for bit",
     async ({ stage, packed }) => {
       const straightDirectory = temporaryDirectory();
       const straight = await resumeRun({ stage, packed, maxSteps: 20, outputDirectory: straightDirectory });
@@ -69,8 +69,8 @@ describe("exact resume", () => {
 
       const directory = temporaryDirectory();
       const { child, reached } = startChild(
-        { stage, packed, maxSteps: 20, outputDirectory: directory, checkpointEvery: 10, hangAfter: 10 },
-        /^CHECKPOINT 10 /,
+        { stage, packed, maxSteps: 20, outputDirectory: directory, checkpointEvery: 10, hangAfter: 13 },
+        /^STEP 13$/,
       );
       await reached;
       child.kill("SIGKILL");
@@ -85,6 +85,12 @@ describe("exact resume", () => {
       expect(actual.optimizer === expected.optimizer).toBe(true);
       // The straight run really moved away from step 10's weights (the comparison is not vacuous).
       expect((await stateOf(join(directory, "checkpoint-10"))).model === expected.model).toBe(false);
+      // metrics.jsonl lists each step once, in order, although the killed run had logged steps 11–13.
+      const logged = readFileSync(join(directory, "metrics.jsonl"), "utf8")
+        .trim()
+        .split("\n")
+        .map((line) => (JSON.parse(line) as { step: number }).step);
+      expect(logged).toEqual(Array.from({ length: 20 }, (_, index) => index + 1));
     },
   );
 
@@ -112,6 +118,6 @@ describe("exact resume", () => {
     expect((await stateOf(join(directory, "checkpoint-20"))).model).toBe(
       (await stateOf(join(straightDirectory, "checkpoint-20"))).model,
     );
-    expect(existsSync(join(directory, "metrics.jsonl"))).toBe(true);
+    expect(readFileSync(join(directory, "metrics.jsonl"), "utf8").trim().split("\n").length).toBe(20);
   });
 });

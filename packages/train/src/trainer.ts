@@ -7,7 +7,7 @@
  * one would, bit for bit. Not here: data (datasets, loader.ts), the update rule (optimizer.ts), file
  * layout and verification (checkpoint.ts).
  */
-import { appendFileSync, mkdirSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { StrategyLike } from "@minimind/attention";
 import { type MiniMindForCausalLM, miniMindConfigToJson } from "@minimind/model";
@@ -296,7 +296,16 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   }
 
   const metricsFile = options.metricsFile ?? (output === undefined ? undefined : join(output, "metrics.jsonl"));
-  if (metricsFile !== undefined) mkdirSync(join(metricsFile, ".."), { recursive: true });
+  if (metricsFile !== undefined) {
+    mkdirSync(join(metricsFile, ".."), { recursive: true });
+    // A resumed run repeats the steps after its checkpoint: drop what the interrupted run logged for them.
+    if (resumedFrom !== undefined && existsSync(metricsFile)) {
+      const kept = readFileSync(metricsFile, "utf8")
+        .split("\n")
+        .filter((line) => line.trim() !== "" && Number((JSON.parse(line) as { step?: unknown }).step) <= step);
+      writeFileSync(metricsFile, kept.map((line) => `${line}\n`).join(""));
+    }
+  }
   const started = performance.now();
   const elapsed = () => elapsedBefore + (performance.now() - started) / 1000;
 

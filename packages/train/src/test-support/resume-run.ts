@@ -1,8 +1,8 @@
 /**
  * One small training run for the resume tests, shared by the test process and its child processes (run
  * with tsx): a tiny model on a deterministic corpus, pretraining or SFT, packed or not. As a child it
- * trains with checkpoints, prints `CHECKPOINT <step>` after each, and, with `hangAfter`, blocks after that
- * checkpoint so the parent can kill it mid-run. Test-only.
+ * trains with checkpoints, prints `CHECKPOINT <step>` and `STEP <step>` lines, and, with `hangAfter`, blocks
+ * after that step so the parent can kill it mid-run. Test-only.
  */
 import { Tokenizer } from "@minimind/tokenizer";
 import { PackedDataset } from "../packing.js";
@@ -19,7 +19,7 @@ export interface ResumeRunSettings {
   readonly maxSteps: number;
   readonly checkpointEvery?: number;
   readonly resume?: string;
-  /** Child only: block forever after the checkpoint of this step. */
+  /** Child only: block forever after this step (its metrics logged), as if busy when killed. */
   readonly hangAfter?: number;
   /** Child only: sleep this long (ms) after each step, so a signal arrives mid-run. */
   readonly slowSteps?: number;
@@ -73,15 +73,13 @@ export async function resumeRun(
 async function child(): Promise<void> {
   const settings = JSON.parse(process.argv[2] as string) as ResumeRunSettings;
   const { result } = await resumeRun(settings, (event) => {
-    if (event.type === "checkpoint") {
-      process.stdout.write(`CHECKPOINT ${event.step} ${event.reason}\n`);
-      if (settings.hangAfter === event.step) {
-        // Simulate a run that is still busy when it is killed.
-        for (;;) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
-      }
-    }
+    if (event.type === "checkpoint") process.stdout.write(`CHECKPOINT ${event.step} ${event.reason}\n`);
     if (event.type === "step") {
       process.stdout.write(`STEP ${event.step}\n`);
+      if (settings.hangAfter === event.step) {
+        // Simulate a run that is busy between checkpoints when it is killed.
+        for (;;) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+      }
       if (settings.slowSteps !== undefined)
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, settings.slowSteps);
     }
