@@ -50,6 +50,36 @@ describe("applyChatTemplate set up as transformers does", () => {
     );
   });
 
+  it("refuses what would render silently as empty: non-string content, unknown roles, bad options", () => {
+    const refused: [unknown, object, string][] = [
+      [[{ role: "user", content: 42 }], {}, "messages[0].content is 42; expected a string (or null beside tool_calls)"],
+      [
+        [{ role: "user", content: [{ type: "text", text: "hi" }] }],
+        {},
+        'messages[0].content is [{"type":"text","text":"hi"}]; expected a string',
+      ],
+      [[{ role: "robot", content: "hi" }], {}, 'messages[0].role is "robot"; expected system, user, assistant, tool'],
+      [[{ role: "assistant", content: "a", reasoning_content: 1 }], {}, "messages[0].reasoning_content is 1"],
+      [[{ role: "assistant", content: null, tool_calls: "x" }], {}, 'messages[0].tool_calls is "x"; expected an array'],
+      [{ role: "user" }, {}, 'messages is {"role":"user"}; expected an array'],
+      [[], { addGenerationprompt: true }, 'unknown option "addGenerationprompt"'],
+      [[], { openThinking: "yes" }, 'openThinking is "yes"; expected true or false'],
+      [[], { tools: {} }, "tools is {}; expected an array of tool schemas"],
+    ];
+    for (const [messages, options, message] of refused) {
+      expect(() => tokenizer.applyChatTemplate(messages as never, options)).toThrow(
+        `[tokenizer] applyChatTemplate: ${message}`,
+      );
+    }
+    // null content beside tool_calls renders; a caller's own template may define its own roles
+    expect(tokenizer.applyChatTemplate([{ role: "assistant", content: null, tool_calls: [] }])).toContain("assistant");
+    expect(
+      tokenizer.applyChatTemplate([{ role: "robot", content: "beep" }], {
+        chatTemplate: "{{ messages[0].role }}:{{ messages[0].content }}",
+      }),
+    ).toBe("robot:beep");
+  });
+
   it("reports bad input clearly", () => {
     expect(() => tokenizer.applyChatTemplate([{ content: "x" } as never])).toThrow(
       "[tokenizer] applyChatTemplate: messages[0] must be an object with a string role",

@@ -121,6 +121,14 @@ describe("encode and decode", () => {
     expect(ids.length).toBeGreaterThan(1);
     expect(tokenizer.decode(ids.slice(0, 1))).toBe("\ufffd");
     expect(() => tokenizer.decode([5, 6400])).toThrow("[tokenizer] decode: ids[1] = 6400 is not a token id");
+    expect(() => tokenizer.decode(5 as never)).toThrow("[tokenizer] decode: ids must be an array of token ids");
+    expect(() => tokenizer.decode([5], { skipSpecial: true } as never)).toThrow(
+      '[tokenizer] decode: unknown option "skipSpecial"; expected skipSpecialTokens',
+    );
+    expect(() => tokenizer.encode("hi", { addSpecialTokens: 1 } as never)).toThrow(
+      "[tokenizer] encode: addSpecialTokens must be true or false, got number",
+    );
+    expect(() => tokenizer.encodeBatch("hi" as never)).toThrow("[tokenizer] encodeBatch: texts must be an array");
     expect(() => tokenizer.decode([-1])).toThrow(/ids\[0\] = -1/);
     expect(() => tokenizer.decode([1.5])).toThrow(/ids\[0\] = 1.5/);
   });

@@ -7,7 +7,7 @@
 import { AddedTokenMatcher } from "./added-tokens.js";
 import { MergeTable, mergeWordByHeap, mergeWordByScan, SCAN_LIMIT } from "./bpe.js";
 import { BYTE_TO_CHAR, tokenToBytes, writeUtf8 } from "./byte-level.js";
-import { type ChatMessage, type ChatTemplateOptions, renderChatTemplate } from "./chat-template.js";
+import { type ChatMessage, type ChatTemplateOptions, checkChatInput, renderChatTemplate } from "./chat-template.js";
 import { minimindTokenizerConfig, minimindTokenizerJson } from "./minimind.js";
 import { splitGpt2 } from "./pre-tokenizer.js";
 import { type ChatSegments, chatSegments, sftLabels } from "./sft.js";
@@ -45,6 +45,17 @@ export interface TokenStreamDecoder {
 export interface EncodedChat extends ChatSegments {
   text: string;
   ids: number[];
+}
+
+/** Refuses options that are not an object of the one boolean flag `name` (unknown keys and types named). */
+function checkFlagOptions(where: string, options: unknown, name: string): void {
+  if (typeof options !== "object" || options === null || Array.isArray(options))
+    throw new TypeError(`[tokenizer] ${where}: options must be an object`);
+  for (const [key, value] of Object.entries(options)) {
+    if (key !== name) throw new TypeError(`[tokenizer] ${where}: unknown option "${key}"; expected ${name}`);
+    if (value !== undefined && typeof value !== "boolean")
+      throw new TypeError(`[tokenizer] ${where}: ${name} must be true or false, got ${typeof value}`);
+  }
 }
 
 export class Tokenizer {
@@ -189,6 +200,7 @@ export class Tokenizer {
   /** Text → token ids. No tokens are added unless `addSpecialTokens` is set (see {@link EncodeOptions}). */
   encode(text: string, options: EncodeOptions = {}): number[] {
     if (typeof text !== "string") throw new TypeError(`[tokenizer] encode: text must be a string, got ${typeof text}`);
+    checkFlagOptions("encode", options, "addSpecialTokens");
     const ids: number[] = [];
     if (options.addSpecialTokens) ids.push(...this.prefixIds());
     let position = 0;
@@ -204,6 +216,7 @@ export class Tokenizer {
 
   /** {@link encode} for each text. */
   encodeBatch(texts: readonly string[], options: EncodeOptions = {}): number[][] {
+    if (!Array.isArray(texts)) throw new TypeError("[tokenizer] encodeBatch: texts must be an array of strings");
     return texts.map((text) => this.encode(text, options));
   }
 
@@ -292,6 +305,7 @@ export class Tokenizer {
 
   /** Token ids → text. Invalid UTF-8 (e.g. half of a character) becomes U+FFFD, as in Hugging Face. */
   decode(ids: readonly number[] | Int32Array, options: DecodeOptions = {}): string {
+    checkFlagOptions("decode", options, "skipSpecialTokens");
     return this.textDecoder.decode(this.bytesOf(ids, options.skipSpecialTokens === true, "decode"));
   }
 
@@ -302,6 +316,7 @@ export class Tokenizer {
    * `decode(allIds)` exactly (both are the WHATWG UTF-8 decoder, in streaming mode here).
    */
   createStreamDecoder(options: DecodeOptions = {}): TokenStreamDecoder {
+    checkFlagOptions("createStreamDecoder", options, "skipSpecialTokens");
     const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
     const skip = options.skipSpecialTokens === true;
     return {
@@ -312,6 +327,8 @@ export class Tokenizer {
 
   /** The UTF-8 bytes of token ids, checked (every id must name a token), special tokens skipped on request. */
   private bytesOf(ids: readonly number[] | Int32Array, skip: boolean, where: string): Uint8Array {
+    if (!Array.isArray(ids) && !(ids instanceof Int32Array))
+      throw new TypeError(`[tokenizer] ${where}: ids must be an array of token ids (or an Int32Array)`);
     const { bytePool, byteStarts, byteEnds } = this.decodeTable();
     let total = 0;
     for (let index = 0; index < ids.length; index++) {
@@ -359,6 +376,7 @@ export class Tokenizer {
 
   /** {@link decode} for each sequence. */
   decodeBatch(batch: ReadonlyArray<readonly number[]>, options: DecodeOptions = {}): string[] {
+    if (!Array.isArray(batch)) throw new TypeError("[tokenizer] decodeBatch: batch must be an array of id arrays");
     return batch.map((ids) => this.decode(ids, options));
   }
 
@@ -372,6 +390,7 @@ export class Tokenizer {
     messages: readonly ChatMessage[],
     options: ChatTemplateOptions & { tokenize?: boolean } = {},
   ): string | number[] {
+    checkChatInput(messages, options, options?.chatTemplate === undefined);
     const template = options.chatTemplate ?? this.config.chatTemplate;
     if (template === null) {
       throw new Error(
