@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   countParameters,
+  countParameterTensors,
   createMiniMindConfig,
   DEFAULT_ROPE_SCALING,
   defaultIntermediateSize,
@@ -159,6 +160,30 @@ describe("countParameters", () => {
     // every field is within its own limit, but the embedding alone is 2^16 · 2^24 = 2^40 parameters = 4 TiB
     expect(() => createMiniMindConfig({ hidden_size: 2 ** 16, vocab_size: 2 ** 24, num_attention_heads: 64 })).toThrow(
       /^\[config\] MiniMindConfig: the config implies 1\.\d{3}e\+12 parameters \([45]\.\d TiB as float32\); at most 1\.0 TiB is accepted \(MINIMIND_CONFIG_LIMITS\.parameterBytes\)$/,
+    );
+  });
+
+  it("counts parameterShapes' entries in closed form, and refuses more than MINIMIND_CONFIG_LIMITS.parameterTensors", () => {
+    for (const options of [
+      {},
+      { tie_word_embeddings: false, num_hidden_layers: 3 },
+      { use_moe: true, num_experts: 5, num_hidden_layers: 2 },
+    ]) {
+      const config = createMiniMindConfig(options);
+      expect(countParameterTensors(config)).toBe(parameterShapes(config).size);
+    }
+    // 1,024 layers × (8 + 1 + 3 × 1,024 expert projections) + 2 = 3,154,946 names
+    const tiny = { hidden_size: 8, num_attention_heads: 2, num_key_value_heads: 1, vocab_size: 8 };
+    expect(() =>
+      createMiniMindConfig({
+        ...tiny,
+        num_hidden_layers: 1024,
+        use_moe: true,
+        num_experts: 1024,
+        moe_intermediate_size: 1,
+      }),
+    ).toThrow(
+      "[config] MiniMindConfig: the config implies 3154946 weight tensors (1024 layers × 1024 experts); at most 262144 are accepted (MINIMIND_CONFIG_LIMITS.parameterTensors)",
     );
   });
 

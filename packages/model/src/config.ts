@@ -107,8 +107,9 @@ function fail(source: string, message: string): never {
  * Upper bounds on the size fields, far above any released model (Qwen3-235B: 94 layers, hidden 4096, 151,936
  * tokens, 262,144 positions) yet low enough that a hostile `config.json` is refused before anything is
  * allocated: the parameter names, shapes and rotary tables a config implies all grow with these numbers.
- * `parameterBytes` bounds the float32 weights (4 bytes a parameter) the config implies: 1 TiB. Loading
- * (`fromPretrained`) also checks the weights against the machine's memory.
+ * `parameterBytes` bounds the float32 weights (4 bytes a parameter) the config implies: 1 TiB, and
+ * `parameterTensors` the number of named weights (DeepSeek-V3 has about 47,000), since a name map is built
+ * for them. Loading (`fromPretrained`) also checks the weights against the machine's memory.
  */
 export const MINIMIND_CONFIG_LIMITS = Object.freeze({
   hidden_size: 65_536,
@@ -123,6 +124,7 @@ export const MINIMIND_CONFIG_LIMITS = Object.freeze({
   num_experts: 1_024,
   num_experts_per_tok: 1_024,
   parameterBytes: 2 ** 40,
+  parameterTensors: 262_144,
 });
 
 /** "3.4 GiB": a byte count for error messages. */
@@ -285,6 +287,13 @@ export function validateMiniMindConfig(config: MiniMindConfig, source = "MiniMin
     fail(
       source,
       `the config implies ${parameters.toExponential(3)} parameters (${describeBytes(parameterBytes)} as float32); at most ${describeBytes(MINIMIND_CONFIG_LIMITS.parameterBytes)} is accepted (MINIMIND_CONFIG_LIMITS.parameterBytes)`,
+    );
+  }
+  const tensors = countParameterTensors(config);
+  if (tensors > MINIMIND_CONFIG_LIMITS.parameterTensors) {
+    fail(
+      source,
+      `the config implies ${tensors} weight tensors (${config.num_hidden_layers} layers${config.use_moe ? ` × ${config.num_experts} experts` : ""}); at most ${MINIMIND_CONFIG_LIMITS.parameterTensors} are accepted (MINIMIND_CONFIG_LIMITS.parameterTensors)`,
     );
   }
   if (config.inference_rope_scaling) validateRopeScaling(config.rope_scaling, source);
@@ -517,6 +526,12 @@ export function parameterShapes(config: MiniMindConfig): Map<string, readonly nu
   shapes.set("model.norm.weight", [hidden]);
   if (!config.tie_word_embeddings) shapes.set("lm_head.weight", [config.vocab_size, hidden]);
   return shapes;
+}
+
+/** How many entries `parameterShapes(config)` lists, in closed form. */
+export function countParameterTensors(config: MiniMindConfig): number {
+  const feedForward = config.use_moe ? 1 + 3 * config.num_experts : 3;
+  return 1 + config.num_hidden_layers * (8 + feedForward) + 1 + (config.tie_word_embeddings ? 0 : 1);
 }
 
 /**
