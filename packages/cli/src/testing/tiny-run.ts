@@ -1,6 +1,7 @@
 /**
  * Test helper for the training and inference commands: tiny JSONL files (a few real poem lines and
- * questions) and the flags of a tiny model (hidden 32, one layer), so a pretrain/sft run takes seconds.
+ * questions) and the flags of a tiny model (hidden 32, two layers: with one, a mask over the prompt could not change
+ * the answer tokens' outputs), so a pretrain/sft run takes seconds.
  * Test-only: not exported from the package.
  */
 import { writeFileSync } from "node:fs";
@@ -14,7 +15,7 @@ const lines = [
 ];
 
 /** The flags of a model small enough for tests. */
-export const TINY_MODEL = ["--hidden-size", "32", "--layers", "1", "--heads", "2", "--kv-heads", "1"];
+export const TINY_MODEL = ["--hidden-size", "32", "--layers", "2", "--heads", "2", "--kv-heads", "1"];
 /** Short rows and batches. */
 export const TINY_BATCHES = ["--max-seq-len", "48", "--batch-size", "2"];
 
