@@ -2,7 +2,8 @@
 /**
  * Packs @minimind/cli exactly as it would be published and runs `npx ./<tarball> --help` from an empty folder,
  * the way `npx @minimind/cli` behaves for a user. Catches a CLI that only works inside the workspace (a missing
- * bundled dependency, a file left out of `files`, a broken shebang or bin path).
+ * bundled dependency, a file left out of `files`, a broken shebang or bin path), and builds a dataset from the
+ * shipped corpus, which must be inside the tarball.
  */
 import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
@@ -33,7 +34,23 @@ try {
   if (!output.includes("Usage: minimind")) {
     throw new Error(`check-cli-tarball: "npx ./${tarball} --help" printed no usage:\n${output}`);
   }
-  console.log(`check-cli-tarball: npx ./${tarball} --help works from an empty folder`);
+  // The shipped corpus (data/corpus/) must be in the tarball and found from dist/: build a dataset from it.
+  const data = execFileSync(
+    "npx",
+    ["--prefix", emptyDir, "-y", `./${tarball}`, "data", "--collections", "analects", "--out", "data", "--json"],
+    {
+      cwd: emptyDir,
+      encoding: "utf8",
+      env: { ...process.env, npm_config_update_notifier: "false", npm_config_cache: join(work, "npm-cache") },
+    },
+  );
+  const works = JSON.parse(data).works;
+  if (works.train + works.heldOut !== 20) {
+    throw new Error(
+      `check-cli-tarball: "npx ./${tarball} data --collections analects" built ${JSON.stringify(works)}, expected 20 works`,
+    );
+  }
+  console.log(`check-cli-tarball: npx ./${tarball} --help and data (shipped corpus) work from an empty folder`);
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
