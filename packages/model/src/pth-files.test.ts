@@ -3,7 +3,8 @@
  * findPthFile's choice in a folder (upstream's `*_resume.pth` passed over when weights sit beside it), and
  * writePthFile's atomic write with the archive named after the file, as torch.save names it.
  */
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -51,6 +52,20 @@ describe("readPthFile", () => {
   });
 });
 
+describe("readPthFile on paths that are not regular files", () => {
+  it("refuses a FIFO without blocking and a link to /dev/zero without reading it", async () => {
+    const fifo = join(directory, "pipe.pth");
+    execFileSync("mkfifo", [fifo]);
+    await expect(readPthFile(fifo)).rejects.toThrow(
+      `[pth] ${fifo} is a FIFO (named pipe), not a regular file; it was to hold PyTorch weights (only regular files are read)`,
+    );
+    const zero = join(directory, "zero.pth");
+    await symlink("/dev/zero", zero);
+    await expect(readPthFile(zero)).rejects.toThrow(`[pth] ${zero} is a character device, not a regular file`);
+    await expect(readPthFile(directory)).rejects.toThrow(`[pth] ${directory} is a folder, not a regular file`);
+  });
+});
+
 describe("findPthFile", () => {
   it("returns a file path as is, and the one checkpoint in a folder", async () => {
     expect(await findPthFile(join(denseTiny, "model.pth"))).toBe(join(denseTiny, "model.pth"));
@@ -70,7 +85,7 @@ describe("findPthFile", () => {
     await writeFile(join(directory, "x.txt"), "");
     await rm(join(directory, "pretrain_768_resume.pth"));
     await expect(findPthFile(directory)).rejects.toThrow(`[pth] ${directory}: there is no .pth file in this folder`);
-    await expect(findPthFile(empty)).rejects.toThrow(`[pth] ${empty}: cannot read it (ENOENT)`);
+    await expect(findPthFile(empty)).rejects.toThrow(`[pth] ${empty} does not exist; it was to hold PyTorch weights`);
   });
 });
 

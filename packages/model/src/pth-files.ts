@@ -8,11 +8,13 @@ import { loadNodeBuiltin, nodeFileAccess, replaceFileAtomically } from "./node-f
 import { type PthContents, type ReadPthOptions, readPth } from "./pth.js";
 import { type WritePthOptions, writePth } from "./pth-writer.js";
 import type { InflateRaw } from "./pytorch-zip.js";
+import { fileError, machineMemoryBytes, type ReadLabel, readRegularFile } from "./regular-files.js";
 import type { SafetensorsTensor } from "./safetensors.js";
 
 type Zlib = typeof import("node:zlib");
 
 const useInstead = "fetch the bytes and use readPth / writePth";
+const pthLabel: ReadLabel = { label: "pth", what: "PyTorch weights" };
 
 /** Options for reading a file: where the state dict is (see ReadPthOptions.key). */
 export type ReadPthFileOptions = Pick<ReadPthOptions, "key">;
@@ -22,11 +24,13 @@ async function zlibInflateRaw(): Promise<InflateRaw> {
   return (data, maxOutputLength) => zlib.inflateRawSync(data, { maxOutputLength });
 }
 
-/** Reads the state dict of a `.pth` file (Node). Errors name the file path. */
+/**
+ * Reads the state dict of a `.pth` file (Node). Only a regular file is read (symbolic links followed, folders,
+ * devices and FIFOs refused by path, at most the machine's memory); errors name the file path.
+ */
 export async function readPthFile(file: string, options: ReadPthFileOptions = {}): Promise<PthContents> {
   const { fs } = await nodeFileAccess("pth", "readPthFile", useInstead);
-  const buffer = await fs.readFile(file);
-  const bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  const bytes = await readRegularFile(fs, file, pthLabel, machineMemoryBytes());
   return readPth(bytes, { ...options, source: file, inflateRaw: await zlibInflateRaw() });
 }
 
@@ -37,8 +41,8 @@ export async function readPthFile(file: string, options: ReadPthFileOptions = {}
  */
 export async function findPthFile(fileOrDirectory: string): Promise<string> {
   const { fs, path } = await nodeFileAccess("pth", "findPthFile", useInstead);
-  const stat = await fs.stat(fileOrDirectory).catch((error: NodeJS.ErrnoException) => {
-    throw new Error(`[pth] ${fileOrDirectory}: cannot read it (${error.code ?? error.message})`);
+  const stat = await fs.stat(fileOrDirectory).catch((error: unknown) => {
+    throw fileError(error, fileOrDirectory, pthLabel);
   });
   if (!stat.isDirectory()) return fileOrDirectory;
   const candidates = (await fs.readdir(fileOrDirectory)).filter((entry) => entry.endsWith(".pth")).sort();
