@@ -15,6 +15,27 @@ export {
 } from "./checkpoint.js";
 export type { EvaluationOptions, EvaluationResult } from "./evaluate.js";
 export { evaluate } from "./evaluate.js";
+export type {
+  ExperimentConversation,
+  MaskExperimentData,
+  MaskExperimentOptions,
+  MaskExperimentResult,
+  MaskExperimentRun,
+} from "./experiment.js";
+export { checkDisjoint, runMaskExperiment } from "./experiment.js";
+export type { ArmMask, MaskExperimentArm, PromptRow } from "./experiment-arms.js";
+export {
+  armAttention,
+  MASK_EXPERIMENT_ARMS,
+  maskStrategy,
+  servingMaskOf,
+  trainingMaskOf,
+} from "./experiment-arms.js";
+export type { ChatTiming, TaskScore } from "./experiment-evaluate.js";
+export type { MaskExperimentSummaryRow } from "./experiment-report.js";
+export { maskExperimentChatTable, maskExperimentTable, summarizeMaskExperiment } from "./experiment-report.js";
+export type { Interval } from "./experiment-statistics.js";
+export { tInterval } from "./experiment-statistics.js";
 export type { AccumulatedLoss } from "./gradients.js";
 export { accumulateGradients } from "./gradients.js";
 export type { BadLine, JsonLinesOptions, JsonLinesSummary, JsonRecord, OnBadLine } from "./jsonl.js";
