@@ -2,8 +2,8 @@
  * A per-case watchdog for hostile-input and fuzz tests: runs one case, and fails it when it took longer than
  * its time budget, when an asynchronous case is still pending at the deadline (a hang on I/O), or when the
  * process's peak resident memory rose by more than the memory budget while it ran. It also classifies how a
- * case ended: a result, a clean labelled error (`[label] …`, a plain Error), or a raw engine error
- * (TypeError, RangeError, …, or an Error without a label) that the suites count as a failure.
+ * case ended: a result, a clean labelled error (`[label] …`), or a raw engine error (a TypeError,
+ * RangeError, … or any error without a label) that the suites count as a failure.
  * Not a sandbox: a synchronous infinite loop blocks the timer too; vitest's test timeout is the last line.
  */
 
@@ -23,9 +23,12 @@ export function peakResidentBytes(): number {
   return process.resourceUsage().maxRSS * 1024;
 }
 
-/** Whether `error` is a clean library error: a plain Error whose message starts with a `[label]`. */
+/**
+ * Whether `error` is a clean library error: an Error whose message starts with a `[label]` (engine errors
+ * never do: "Cannot read properties of undefined", "Invalid array length", "[object Object] is not…").
+ */
 export function isCleanError(error: unknown): error is Error {
-  return error instanceof Error && error.constructor === Error && /^\[[\w@/.-]+\] \S/.test(error.message);
+  return error instanceof Error && /^\[[\w@/.-]+\] \S/.test(error.message);
 }
 
 /**
