@@ -5,7 +5,9 @@
  */
 import type { CliCommand, CommandIo } from "./command.js";
 import { dataCommand } from "./commands/data.js";
+import { evalCommand } from "./commands/eval.js";
 import { experimentCommand } from "./commands/experiment-masks.js";
+import { generateCommand } from "./commands/generate.js";
 import { loraCommand } from "./commands/lora.js";
 import { maskCommand } from "./commands/mask.js";
 import { pretrainCommand } from "./commands/pretrain.js";
@@ -41,6 +43,8 @@ export const commands: readonly CliCommand[] = [
   pretrainCommand,
   sftCommand,
   loraCommand,
+  generateCommand,
+  evalCommand,
   maskCommand,
   experimentCommand,
   tokenizeCommand,

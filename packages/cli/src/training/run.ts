@@ -6,7 +6,7 @@
  * and at the end the final model folder and the loss curve as SVG and PNG. Not here: flag declarations (the
  * command files and settings.ts) or what a mask means (batch-mask.ts).
  */
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { countParameters, createMiniMindConfig, MiniMindForCausalLM } from "@minimind/model";
 import { setMatmulThreads } from "@minimind/tensor/internals";
@@ -24,6 +24,7 @@ import {
   type TrainResult,
 } from "@minimind/train";
 import type { CommandIo } from "../command.js";
+import { resolveModelFolder } from "../inference/model-loading.js";
 import { requireFile } from "../io.js";
 import { type ChartSeries, writeLineChart } from "../plot/line-chart.js";
 import { InterruptedError, watchInterrupt } from "../terminal/interrupt.js";
@@ -73,18 +74,6 @@ export interface StageOutcome {
   parameters: number;
   seconds: number;
   charts: { svg?: string; png?: string; note?: string };
-}
-
-/** A model folder: itself when it has config.json, else `<folder>/model` (a run folder). */
-export function resolveModelFolder(folder: string, flag: string): string {
-  if (existsSync(join(folder, "config.json"))) return folder;
-  if (existsSync(join(folder, "model", "config.json"))) return join(folder, "model");
-  const reason = existsSync(folder)
-    ? statSync(folder).isDirectory()
-      ? "it has no config.json (nor model/config.json)"
-      : "not a folder"
-    : "no such file or directory";
-  throw new Error(`${flag} "${folder}": ${reason}; give a model folder or a run folder of pretrain/sft`);
 }
 
 async function loadDataset(
