@@ -36,6 +36,7 @@ const reasons: Record<string, string> = {
   EISDIR: "it is a directory",
   ENOTDIR: "a part of the path is not a directory",
   ELOOP: "too many symbolic links",
+  EEXIST: "a file with that name already exists",
 };
 
 /** One-line description of a file-system error. */

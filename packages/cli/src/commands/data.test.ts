@@ -96,6 +96,16 @@ describe("minimind data", () => {
     expect(result.stderr).toContain('Run "minimind data --help" for usage.');
   });
 
+  it("an output path that is a file fails naming it (exit 1)", () => {
+    const file = join(folder.path, "a-file");
+    writeFileSync(file, "");
+    const result = runCli(["data", "--collections", "analects", "--out", file]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe(
+      `minimind data: cannot create output folder "${file}": a file with that name already exists\n`,
+    );
+  });
+
   it("--collections with input files is a usage error (exit 2)", () => {
     const result = runCli(["data", "a.jsonl", "--collections", "tang"]);
     expect(result.status).toBe(2);

@@ -61,7 +61,7 @@ describe("svgToPng and writeLineChart", () => {
     const declared = /width="(\d+)" height="(\d+)"/.exec(svg);
     expect(pngSize(png)).toEqual({ width: Number(declared?.[1]) * 2, height: Number(declared?.[2]) * 2 });
 
-    const written = await writeLineChart(join(folder.path, "loss"), [train, heldOut]);
+    const written = await writeLineChart(join(folder.path, "run", "loss"), [train, heldOut]);
     expect(written.pngError).toBeUndefined();
     expect(readFileSync(written.svg, "utf8")).toContain("</svg>");
     expect(pngSize(readFileSync(written.png as string)).width).toBeGreaterThan(600);

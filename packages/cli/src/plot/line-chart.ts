@@ -6,7 +6,8 @@
  * native renderer cannot load, `writeLineChart` still writes the SVG and says why there is no PNG. Not here:
  * collecting the metrics.
  */
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 
 export interface ChartPoint {
   x: number;
@@ -117,13 +118,17 @@ export interface WrittenChart {
   pngError?: string;
 }
 
-/** Writes `<basePath>.svg` and `<basePath>.png`; a PNG failure leaves the SVG and is reported, not thrown. */
+/**
+ * Writes `<basePath>.svg` and `<basePath>.png` (creating the folder); a PNG failure leaves the SVG and is
+ * reported, not thrown.
+ */
 export async function writeLineChart(
   basePath: string,
   series: readonly ChartSeries[],
   options: LineChartOptions = {},
 ): Promise<WrittenChart> {
   const svg = await renderLineChartSvg(series, options);
+  mkdirSync(dirname(basePath), { recursive: true });
   const svgPath = `${basePath}.svg`;
   writeFileSync(svgPath, svg);
   const pngPath = `${basePath}.png`;
