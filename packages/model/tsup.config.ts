@@ -1,7 +1,7 @@
 import { defineConfig } from "tsup";
 
 export default defineConfig({
-  entry: ["src/index.ts", "src/safetensors-entry.ts"],
+  entry: ["src/index.ts", "src/safetensors-entry.ts", "src/pytorch-entry.ts"],
   format: ["esm", "cjs"],
   dts: true,
   splitting: true,

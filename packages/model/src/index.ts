@@ -26,7 +26,7 @@ export type { GenerateOptions } from "./generation.js";
 export type { LinearAdapter } from "./layers.js";
 export type { ForwardOptions, ForwardResult, MiniMindInitOptions } from "./model.js";
 export { MiniMindForCausalLM } from "./model.js";
-export type { FromPretrainedOptions } from "./pretrained.js";
+export type { FromPretrainedOptions, SavePretrainedOptions } from "./pretrained.js";
 export { rotaryTables } from "./rotary.js";
 export type { StateDict, StateDictReport } from "./state-dict.js";
 export { assertStateDictMatchesConfig, checkStateDict, stateDictToFloat32 } from "./state-dict.js";

@@ -26,7 +26,12 @@ import { describeMaxPositions, type MiniMindConfig, maxPositions, parameterShape
 import { checkPrompts, decodeSteps, decodeToEnd, readAsynchronously } from "./decoding.js";
 import { type GenerateOptions, resolveGenerationSettings } from "./generation.js";
 import { FeedForward, Linear, type LinearAdapter, MoEFeedForward, RMSNorm } from "./layers.js";
-import { type FromPretrainedOptions, readPretrained, writePretrained } from "./pretrained.js";
+import {
+  type FromPretrainedOptions,
+  readPretrained,
+  type SavePretrainedOptions,
+  writePretrained,
+} from "./pretrained.js";
 import { RotaryEmbedding } from "./rotary.js";
 import type { SafetensorsTensor } from "./safetensors.js";
 import { stateDictToFloat32 } from "./state-dict.js";
@@ -271,7 +276,8 @@ export class MiniMindForCausalLM {
   }
 
   /**
-   * Loads `config.json` and `model.safetensors` (or a sharded index) from a folder (Node), in eval mode
+   * Loads `config.json` and `model.safetensors` (or a sharded index, or a PyTorch `.pth` — a file path, or a
+   * folder holding one; read without executing anything) from a folder (Node), in eval mode
    * unless `training: true`. See `FromPretrainedOptions` for `dtype`, `strict`, `config` overrides and `seed`.
    */
   static async fromPretrained(directory: string, options: FromPretrainedOptions = {}): Promise<MiniMindForCausalLM> {
@@ -543,11 +549,12 @@ export class MiniMindForCausalLM {
   }
 
   /**
-   * Writes `config.json` and `model.safetensors` (F32, upstream names, tied head omitted) into a folder
-   * (Node), so upstream PyTorch code and `fromPretrained` load them. Returns the weight files written.
+   * Writes `config.json` and `model.safetensors` (F32, upstream names, tied head omitted) — or, with
+   * `{ format: "pth" }`, upstream's `model.pth` — into a folder (Node), so upstream PyTorch code and
+   * `fromPretrained` load them. Returns the weight files written.
    */
-  savePretrained(directory: string): Promise<string[]> {
-    return writePretrained(directory, this.config, this.stateDict());
+  savePretrained(directory: string, options: SavePretrainedOptions = {}): Promise<string[]> {
+    return writePretrained(directory, this.config, this.stateDict(), options);
   }
 
   /** Releases every parameter and cached table; the model is unusable afterwards. */

@@ -14,6 +14,8 @@ import {
   parameterShapes,
 } from "./config.js";
 import { describeValue } from "./describe-value.js";
+import { findPthFile, readPthFile, writePthFile } from "./pth-files.js";
+import { withTiedLmHead } from "./pth-writer.js";
 import { machineMemoryBytes } from "./regular-files.js";
 import { type SafetensorsTensor, tensorToFloat32 } from "./safetensors.js";
 import {
@@ -22,6 +24,7 @@ import {
   writeMiniMindConfigFile,
   writeSafetensorsCheckpoint,
 } from "./safetensors-files.js";
+import { SAFETENSORS_INDEX_NAME, SAFETENSORS_WEIGHTS_NAME } from "./sharded-safetensors.js";
 import { checkStateDict, type StateDictReport, stateDictToFloat32 } from "./state-dict.js";
 
 /** Options of `MiniMindForCausalLM.fromPretrained`. */
@@ -192,14 +195,16 @@ export interface PretrainedWeights {
 }
 
 /** Reads and checks a model folder: the config (with overrides) and float32 weights under upstream names. */
-export async function readPretrained(directory: string, options: FromPretrainedOptions): Promise<PretrainedWeights> {
+export async function readPretrained(location: string, options: FromPretrainedOptions): Promise<PretrainedWeights> {
   const settings = checkFromPretrainedOptions(options);
+  const { directory, pthFile } = await locateWeights(location);
   const separator = directory.endsWith("/") ? "" : "/";
   const configFile = `${directory}${separator}config.json`;
   let config = await readMiniMindConfigFile(configFile);
   if (options.config !== undefined) config = overrideConfig(config, options.config, configFile);
   checkFitsInMemory(config, configFile);
-  const stateDict = await readSafetensorsCheckpoint(directory);
+  const stateDict =
+    pthFile === undefined ? await readSafetensorsCheckpoint(directory) : (await readPthFile(pthFile)).tensors;
   const { seed, training } = settings;
   if (settings.strict) {
     const float32 = stateDictToFloat32(stateDict, config, directory);
@@ -224,14 +229,63 @@ export async function readPretrained(directory: string, options: FromPretrainedO
   return { config, weights, seed, training };
 }
 
-/** Writes `config.json` and `model.safetensors` (F32, upstream names) into a folder; returns the weight files. */
+/**
+ * Where the weights are: a folder with `model.safetensors` (or a sharded index) is read as safetensors; a `.pth`
+ * file (upstream's `torch.save` of a state dict, or a `*_resume.pth`), or a folder holding one `.pth` and no
+ * safetensors, as PyTorch's format — without executing anything. `config.json` sits in the folder.
+ */
+async function locateWeights(location: string): Promise<{ directory: string; pthFile: string | undefined }> {
+  const { stat } = await import("node:fs/promises");
+  const { dirname, join } = await import("node:path");
+  const isFile = await stat(location).then(
+    (entry) => entry.isFile(),
+    () => false,
+  );
+  if (isFile && location.endsWith(".pth")) return { directory: dirname(location), pthFile: location };
+  if (isFile) return { directory: location, pthFile: undefined }; // the reader names what is wrong
+  const has = (name: string) =>
+    stat(join(location, name)).then(
+      () => true,
+      () => false,
+    );
+  if ((await has(SAFETENSORS_WEIGHTS_NAME)) || (await has(SAFETENSORS_INDEX_NAME))) {
+    return { directory: location, pthFile: undefined };
+  }
+  const pthFile = await findPthFile(location).catch(() => undefined);
+  return { directory: location, pthFile };
+}
+
+/** How `savePretrained` writes the weights. */
+export interface SavePretrainedOptions {
+  /**
+   * "safetensors" (default): `model.safetensors`, F32, tied head omitted (Hugging Face's layout). "pth":
+   * `model.pth` in upstream MiniMind's layout — `torch.save` of the state dict with the tied `lm_head.weight`
+   * listed (sharing the embedding's storage), so upstream's `load_state_dict(strict=True)` takes it.
+   */
+  readonly format?: "safetensors" | "pth";
+}
+
+/** Writes `config.json` and the weights (upstream names) into a folder; returns the weight files. */
 export async function writePretrained(
   directory: string,
   config: MiniMindConfig,
   stateDict: ReadonlyMap<string, SafetensorsTensor>,
+  options: SavePretrainedOptions = {},
 ): Promise<string[]> {
+  const format = options.format ?? "safetensors";
+  if (format !== "safetensors" && format !== "pth")
+    throw new Error(`[savePretrained] format is ${JSON.stringify(format)}; expected "safetensors" or "pth"`);
   const separator = directory.endsWith("/") ? "" : "/";
-  const written = await writeSafetensorsCheckpoint(directory, stateDict);
+  let written: string[];
+  if (format === "pth") {
+    const { mkdir } = await import("node:fs/promises");
+    await mkdir(directory, { recursive: true });
+    const file = `${directory}${separator}model.pth`;
+    await writePthFile(file, withTiedLmHead(stateDict, config));
+    written = [file];
+  } else {
+    written = await writeSafetensorsCheckpoint(directory, stateDict);
+  }
   await writeMiniMindConfigFile(`${directory}${separator}config.json`, config);
   return written;
 }
