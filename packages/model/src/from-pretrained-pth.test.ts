@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { noGrad, scope } from "@minimind/tensor";
 import { describe, expect, it } from "vitest";
-import { fixtures, floats, maxAbsoluteDifference, readTensors, rows } from "./__fixtures__/parity.js";
+import { configOf, fixtures, floats, maxAbsoluteDifference, readTensors, rows } from "./__fixtures__/parity.js";
 import { MiniMindForCausalLM } from "./model.js";
 import * as pytorchEntry from "./pytorch-entry.js";
 
