@@ -9,6 +9,7 @@
 import { causal, type KeyValueCache, type StrategyLike } from "@minimind/attention";
 import { keep, noGrad, scope, type Tensor } from "@minimind/tensor";
 import { describeMaxPositions, type MiniMindConfig, maxPositions } from "./config.js";
+import { describeValue } from "./describe-value.js";
 import { checkLogits, type GenerationSettings, hitsStopString, seededUniform, selectToken } from "./generation.js";
 import type { ForwardOptions, ForwardResult } from "./model.js";
 
@@ -28,9 +29,18 @@ export function checkPrompts(
 ): void {
   if (!Array.isArray(prompts) || prompts.length === 0)
     throw new Error("[generate] prompts must be a non-empty number[][] (one row of token ids per sequence)");
+  const vocabulary = config.vocab_size;
   prompts.forEach((row, index) => {
     if (!Array.isArray(row) || row.length === 0)
       throw new Error(`[generate] prompt row ${index} is empty; every row needs at least one token id`);
+    const position = row.findIndex(
+      (id) => !(typeof id === "number" && Number.isInteger(id) && id >= 0 && id < vocabulary),
+    );
+    if (position >= 0) {
+      throw new Error(
+        `[generate] prompt row ${index} holds ${describeValue(row[position])} at position ${position}; token ids are integers in [0, ${vocabulary})`,
+      );
+    }
   });
   const longest = Math.max(...prompts.map((row) => row.length));
   const cached = settings.cache?.length ?? 0;

@@ -219,6 +219,10 @@ describe("generate: options and cancellation", () => {
     for (const [label, options, expected] of cases) {
       expect(await cleanError(label, () => model.generate([[1, 2, 3]], options as never))).toMatch(expected);
     }
+    // prompts are checked up front, even when no step would run
+    expect(await cleanError("prompt 1.5", () => model.generate([[1, 1.5]], { maxNewTokens: 0 }))).toBe(
+      "[generate] prompt row 0 holds 1.5 at position 1; token ids are integers in [0, 64)",
+    );
   });
 
   it("AbortSignal.timeout(50) stops a long generation within 100 ms of the timeout", async () => {

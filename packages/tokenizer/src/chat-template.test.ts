@@ -52,7 +52,12 @@ describe("applyChatTemplate set up as transformers does", () => {
 
   it("refuses what would render silently as empty: non-string content, unknown roles, bad options", () => {
     const refused: [unknown, object, string][] = [
-      [[{ role: "user", content: 42 }], {}, "messages[0].content is 42; expected a string (or null beside tool_calls)"],
+      [
+        [{ role: "user", content: 42 }],
+        {},
+        "messages[0].content is 42; expected a string (only an assistant turn, e.g. one with tool_calls, may leave it out)",
+      ],
+      [[{ role: "system" }], {}, "messages[0].content is undefined; expected a string"],
       [
         [{ role: "user", content: [{ type: "text", text: "hi" }] }],
         {},

@@ -66,7 +66,8 @@ function describe(value: unknown): string {
 
 /**
  * Checks a conversation and the options before rendering, so that nothing renders silently as empty: each
- * message an object with a string role and string (or absent / null) content, reasoning_content a string,
+ * message an object with a string role and string content (absent or null only in an assistant turn, e.g.
+ * one that holds tool_calls), reasoning_content a string,
  * tool_calls an array. With the tokenizer's own template (`strictRoles`) the role must be one of CHAT_ROLES;
  * a caller's `chatTemplate` may define others. Option keys and types are checked too.
  */
@@ -100,8 +101,11 @@ export function checkChatInput(
     const { role, content, reasoning_content: reasoning, tool_calls: toolCalls } = message as ChatMessage;
     if (strictRoles && !CHAT_ROLES.includes(role))
       fail(`messages[${index}].role is ${describe(role)}; expected ${CHAT_ROLES.join(", ")}`);
-    if (content !== undefined && content !== null && typeof content !== "string")
-      fail(`messages[${index}].content is ${describe(content)}; expected a string (or null beside tool_calls)`);
+    const absent = content === undefined || content === null;
+    if (absent ? role !== "assistant" : typeof content !== "string")
+      fail(
+        `messages[${index}].content is ${describe(content)}; expected a string (only an assistant turn, e.g. one with tool_calls, may leave it out)`,
+      );
     if (reasoning !== undefined && typeof reasoning !== "string")
       fail(`messages[${index}].reasoning_content is ${describe(reasoning)}; expected a string`);
     if (toolCalls !== undefined && toolCalls !== null && !Array.isArray(toolCalls))
