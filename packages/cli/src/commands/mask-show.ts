@@ -114,8 +114,8 @@ Examples:
   minimind mask show --strategy ./my-strategy.mjs --length 12`,
       );
   },
-  async run(_invocation, { io, colors }) {
-    const options = _invocation.options as unknown as MaskShowOptions;
+  async run(invocation, { io, colors }) {
+    const options = invocation.options as unknown as MaskShowOptions;
     checkStrategyName(options.strategy, "--strategy");
     const inputs = [options.chat, options.segments, options.length].filter((value) => value !== undefined);
     if (inputs.length !== 1) throw new UsageError("give exactly one of --chat, --segments or --length");

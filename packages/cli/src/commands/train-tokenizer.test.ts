@@ -22,6 +22,8 @@ describe("minimind train-tokenizer", () => {
     expect(result.status).toBe(0);
     const summary = JSON.parse(result.stdout);
     expect(summary).toMatchObject({ vocabularySize: 300, texts: 80 });
+    // 300 tokens leave few merges for Chinese: fewer characters per token than MiniMind's 6,400.
+    expect(summary.charactersPerToken).toBeLessThan(summary.minimindCharactersPerToken);
     expect(existsSync(join(out, "tokenizer_config.json"))).toBe(true);
     const ids = runCli(["tokenize", "--tokenizer", out, "--text", "春眠不觉晓"]);
     expect(ids.status).toBe(0);

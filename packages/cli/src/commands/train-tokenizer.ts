@@ -102,12 +102,16 @@ Examples:
     const sample = texts.slice(0, 2000);
     const characters = sample.reduce((sum, text) => sum + [...text].length, 0);
     const tokens = sample.reduce((sum, text) => sum + tokenizer.encode(text).length, 0);
+    const minimind = Tokenizer.minimind();
+    const minimindTokens = sample.reduce((sum, text) => sum + minimind.encode(text).length, 0);
     const summary = {
       out: parsed.out,
       vocabularySize: tokenizer.vocabularySize,
       texts: texts.length,
       distinctWords: trainer.distinctWords,
       charactersPerToken: Number((characters / Math.max(1, tokens)).toFixed(3)),
+      /** The same measure for MiniMind's own tokenizer, for comparison. */
+      minimindCharactersPerToken: Number((characters / Math.max(1, minimindTokens)).toFixed(3)),
       seconds: Number(((Date.now() - started) / 1000).toFixed(1)),
     };
     if (parsed.json === true) {
@@ -117,7 +121,8 @@ Examples:
     io.stdout(
       `${summary.out}/tokenizer.json: ${summary.vocabularySize} tokens from ${summary.texts.toLocaleString("en-US")} texts ` +
         `(${summary.distinctWords.toLocaleString("en-US")} distinct words) in ${summary.seconds} s; ` +
-        `${summary.charactersPerToken} characters per token on the training text\n`,
+        `${summary.charactersPerToken} characters per token on the training text ` +
+        `(MiniMind's tokenizer: ${summary.minimindCharactersPerToken})\n`,
     );
     return 0;
   },
