@@ -4,6 +4,7 @@
  * reuse; `bin.ts` is the executable and `program.ts` the parsing and exit-code rules.
  */
 import type { CliCommand, CommandIo } from "./command.js";
+import { chatCommand } from "./commands/chat.js";
 import { dataCommand } from "./commands/data.js";
 import { evalCommand } from "./commands/eval.js";
 import { experimentCommand } from "./commands/experiment-masks.js";
@@ -45,6 +46,7 @@ export const commands: readonly CliCommand[] = [
   loraCommand,
   generateCommand,
   evalCommand,
+  chatCommand,
   maskCommand,
   experimentCommand,
   tokenizeCommand,

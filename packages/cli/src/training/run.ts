@@ -183,7 +183,7 @@ export async function runStage(settings: StageSettings, io: CommandIo): Promise<
             num_hidden_layers: settings.layers,
             num_attention_heads: settings.heads,
             num_key_value_heads: settings.kvHeads,
-            max_position_embeddings: Math.max(settings.maxSeqLen, 512),
+            max_position_embeddings: Math.max(settings.maxSeqLen, 4096),
           }),
           { seed: settings.seed },
         )
