@@ -48,7 +48,6 @@ export type BinaryOp =
   | "div"
   | "pow"
   | "maximum"
-  | "minimum"
   | "equal"
   | "notEqual"
   | "greater"

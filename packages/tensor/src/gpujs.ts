@@ -15,14 +15,13 @@ import * as gpujsModule from "gpu.js";
 import { registerBackend } from "./backend.js";
 import { GpuJsBackend, type GpuJsBackendOptions, type GpuJsConstructor } from "./backends/gpujs/gpujs-backend.js";
 
+export { GpuJsBuffer, MAX_ELEMENTS } from "./backends/gpujs/device.js";
 export {
   GpuJsBackend,
   type GpuJsBackendOptions,
-  GpuJsBuffer,
   type GpuJsConstructor,
   type GpuJsMode,
   gpuJsModes,
-  MAX_ELEMENTS,
   unavailableReason,
 } from "./backends/gpujs/gpujs-backend.js";
 

@@ -1,6 +1,7 @@
 /**
- * Shape arithmetic: sizes, row-major strides, broadcasting, axis normalisation and the error messages that
- * name the op and the shapes at fault. Pure functions over number arrays; no tensors here.
+ * Shape arithmetic: sizes, row-major strides, broadcasting, axis normalisation, the collapsed layouts and
+ * row counts the backends' kernels iterate over, and the error messages that name the op and the shapes at
+ * fault. Pure functions over number arrays; no tensors here.
  */
 
 export type Shape = readonly number[];
@@ -91,4 +92,49 @@ export function assertValidShape(op: string, shape: Shape): void {
       throw new Error(`[${op}] shape ${formatShape(shape)} is invalid: dimensions must be non-negative integers`);
     }
   }
+}
+
+/** Rows of the last axis: `width` = the last dimension (1 for a scalar), `rows` = size / width (0 when empty). */
+export function rowsAndWidth(shape: Shape): { rows: number; width: number } {
+  const width = shape.length === 0 ? 1 : (shape[shape.length - 1] as number);
+  return { rows: width === 0 ? 0 : shapeSize(shape) / width, width };
+}
+
+export interface CollapsedLayout {
+  /** Collapsed shape, at least one axis. */
+  shape: number[];
+  /** Collapsed strides, one array per operand. */
+  strides: number[][];
+}
+
+/** Merge axes i, i+1 when for every operand stride[i] === stride[i+1] · shape[i+1]; drop size-1 axes. */
+export function collapseLayout(shape: Shape, strides: readonly Shape[]): CollapsedLayout {
+  const keptShape: number[] = [];
+  const keptStrides: number[][] = strides.map(() => []);
+  for (let axis = 0; axis < shape.length; axis++) {
+    if (shape[axis] === 1) continue;
+    keptShape.push(shape[axis]);
+    for (let operand = 0; operand < strides.length; operand++) keptStrides[operand].push(strides[operand][axis]);
+  }
+  if (keptShape.length === 0) return { shape: [1], strides: strides.map(() => [0]) };
+  const outShape = [keptShape[0]];
+  const outStrides = keptStrides.map((list) => [list[0]]);
+  for (let axis = 1; axis < keptShape.length; axis++) {
+    const last = outShape.length - 1;
+    let mergeable = true;
+    for (let operand = 0; operand < strides.length; operand++) {
+      if (outStrides[operand][last] !== keptStrides[operand][axis] * keptShape[axis]) {
+        mergeable = false;
+        break;
+      }
+    }
+    if (mergeable) {
+      outShape[last] *= keptShape[axis];
+      for (let operand = 0; operand < strides.length; operand++) outStrides[operand][last] = keptStrides[operand][axis];
+    } else {
+      outShape.push(keptShape[axis]);
+      for (let operand = 0; operand < strides.length; operand++) outStrides[operand].push(keptStrides[operand][axis]);
+    }
+  }
+  return { shape: outShape, strides: outStrides };
 }

@@ -17,6 +17,7 @@ import type {
   UnaryOp,
 } from "../../backend.js";
 import { bytesPerElement, createTypedArray, type DType, type FloatArray, type TypedArray } from "../../dtype.js";
+import { isContiguousLayout, rowsAndWidth, shapeSize } from "../../shape.js";
 import {
   type ArrayView,
   binaryKernel,
@@ -99,33 +100,13 @@ function arrayView(view: BufferView, role: string): ArrayView {
   return { data: asCpu(view.buffer, role).view(), shape: view.shape, strides: view.strides, offset: view.offset };
 }
 
-function isContiguous(view: BufferView): boolean {
-  let expected = 1;
-  for (let axis = view.shape.length - 1; axis >= 0; axis--) {
-    if (view.shape[axis] !== 1 && view.strides[axis] !== expected) return false;
-    expected *= view.shape[axis];
-  }
-  return true;
-}
-
-function sizeOf(shape: readonly number[]): number {
-  let size = 1;
-  for (const dimension of shape) size *= dimension;
-  return size;
-}
-
 /** Contiguous data and start offset of a view, copying only when the view is strided. */
 function contiguousData(view: BufferView, role: string): { data: TypedArray; offset: number } {
   const source = arrayView(view, role);
-  if (isContiguous(view)) return { data: source.data, offset: view.offset };
-  const copy = createTypedArray(view.buffer.dtype, sizeOf(view.shape));
+  if (isContiguousLayout(view.shape, view.strides)) return { data: source.data, offset: view.offset };
+  const copy = createTypedArray(view.buffer.dtype, shapeSize(view.shape));
   copyKernel(source, denseView(copy, view.shape), false);
   return { data: copy, offset: 0 };
-}
-
-function rowsAndWidth(shape: readonly number[]): { rows: number; width: number } {
-  const width = shape.length === 0 ? 1 : shape[shape.length - 1];
-  return { rows: width === 0 ? 0 : sizeOf(shape) / width, width };
 }
 
 /** Unary ops with a wasm SIMD kernel for contiguous float32 tensors (see `wasm/transcendental.ts`). */
@@ -135,7 +116,12 @@ function isTranscendental(op: UnaryOp): op is TranscendentalOp {
 
 const kernels: Kernels = {
   unary(op: UnaryOp, x, out) {
-    if (isTranscendental(op) && x.buffer.dtype === "float32" && out.dtype === "float32" && isContiguous(x)) {
+    if (
+      isTranscendental(op) &&
+      x.buffer.dtype === "float32" &&
+      out.dtype === "float32" &&
+      isContiguousLayout(x.shape, x.strides)
+    ) {
       const input = asCpu(x.buffer, "input");
       const output = asCpu(out, "output");
       if (input.block && output.block) {
@@ -143,7 +129,7 @@ const kernels: Kernels = {
           op,
           { block: input.block, offset: x.offset },
           { block: output.block, offset: 0 },
-          sizeOf(x.shape),
+          shapeSize(x.shape),
         );
         return;
       }
@@ -184,7 +170,7 @@ const kernels: Kernels = {
       width,
       index.data,
       index.offset,
-      sizeOf(indices.shape),
+      shapeSize(indices.shape),
       asCpu(out, "output").view(),
     );
   },
@@ -199,7 +185,7 @@ const kernels: Kernels = {
       width,
       index.data,
       index.offset,
-      sizeOf(indices.shape),
+      shapeSize(indices.shape),
       values.data,
       values.offset,
     );

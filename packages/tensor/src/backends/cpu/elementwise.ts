@@ -1,11 +1,14 @@
 /**
  * CPU elementwise and reduction kernels over strided views: unary, binary, where, copy/cast and reduce.
- * Each op has its own tight loop per row (the op switch sits outside the element loop); layouts are
- * collapsed first so contiguous tensors run as one flat loop. Not here: matmul, softmax and the fused ops.
+ * Each unary and binary op has its own tight loop (generated from the expression table into
+ * elementwise-loops.generated.ts; the op is chosen outside the element loop); layouts are collapsed first so
+ * contiguous tensors run as one flat loop. Not here: matmul, softmax and the fused ops.
  */
 import type { BinaryOp, ReduceOp, UnaryOp } from "../../backend.js";
 import type { TypedArray } from "../../dtype.js";
-import { collapseLayout, denseStrides, RowWalker } from "./strided.js";
+import { collapseLayout, contiguousStrides, shapeSize } from "../../shape.js";
+import { binaryLoops, unaryLoops } from "./elementwise-loops.generated.js";
+import { RowWalker } from "./strided.js";
 
 export interface ArrayView {
   data: TypedArray;
@@ -13,48 +16,6 @@ export interface ArrayView {
   strides: readonly number[];
   offset: number;
 }
-
-type UnaryRow = (
-  x: TypedArray,
-  xOffset: number,
-  xStride: number,
-  out: TypedArray,
-  outOffset: number,
-  n: number,
-) => void;
-
-/**
- * One small function per op (rather than one switch around many loops): each stays monomorphic and small
- * enough for the optimising compiler to inline the typed-array accesses.
- */
-const unaryRows: Record<UnaryOp, UnaryRow> = {
-  neg: (x, xOffset, xStride, out, outOffset, n) => {
-    for (let o = outOffset, p = xOffset, end = outOffset + n; o < end; o++, p += xStride) out[o] = -x[p];
-  },
-  exp: (x, xOffset, xStride, out, outOffset, n) => {
-    for (let o = outOffset, p = xOffset, end = outOffset + n; o < end; o++, p += xStride) out[o] = Math.exp(x[p]);
-  },
-  log: (x, xOffset, xStride, out, outOffset, n) => {
-    for (let o = outOffset, p = xOffset, end = outOffset + n; o < end; o++, p += xStride) out[o] = Math.log(x[p]);
-  },
-  sqrt: (x, xOffset, xStride, out, outOffset, n) => {
-    for (let o = outOffset, p = xOffset, end = outOffset + n; o < end; o++, p += xStride) out[o] = Math.sqrt(x[p]);
-  },
-  rsqrt: (x, xOffset, xStride, out, outOffset, n) => {
-    for (let o = outOffset, p = xOffset, end = outOffset + n; o < end; o++, p += xStride) out[o] = 1 / Math.sqrt(x[p]);
-  },
-  sigmoid: (x, xOffset, xStride, out, outOffset, n) => {
-    for (let o = outOffset, p = xOffset, end = outOffset + n; o < end; o++, p += xStride)
-      out[o] = 1 / (1 + Math.exp(-x[p]));
-  },
-  silu: (x, xOffset, xStride, out, outOffset, n) => {
-    for (let o = outOffset, p = xOffset, end = outOffset + n; o < end; o++, p += xStride)
-      out[o] = x[p] / (1 + Math.exp(-x[p]));
-  },
-  abs: (x, xOffset, xStride, out, outOffset, n) => {
-    for (let o = outOffset, p = xOffset, end = outOffset + n; o < end; o++, p += xStride) out[o] = Math.abs(x[p]);
-  },
-};
 
 /**
  * The stride with which a view can be walked as one flat row of `size` elements: 1 when it is contiguous,
@@ -75,128 +36,42 @@ function flatStride(shape: readonly number[], strides: readonly number[]): 0 | 1
   return contiguous ? 1 : allZero ? 0 : null;
 }
 
-function sizeOf(shape: readonly number[]): number {
-  let size = 1;
-  for (const dimension of shape) size *= dimension;
-  return size;
-}
-
 export function unaryKernel(op: UnaryOp, x: ArrayView, out: TypedArray): void {
   const stride = flatStride(x.shape, x.strides);
   if (stride !== null) {
-    unaryRows[op](x.data, x.offset, stride, out, 0, sizeOf(x.shape));
+    unaryLoops[op](x.data, x.offset, stride, out, 0, shapeSize(x.shape));
     return;
   }
-  const layout = collapseLayout(x.shape, [x.strides, denseStrides(x.shape)]);
+  const layout = collapseLayout(x.shape, [x.strides, contiguousStrides(x.shape)]);
   const walker = new RowWalker(layout, [x.offset, 0]);
   const [xStride] = walker.rowStrides;
-  const unaryRow = unaryRows[op];
+  const unaryLoop = unaryLoops[op];
   for (let row = 0; row < walker.rows; row++) {
-    unaryRow(x.data, walker.offsets[0], xStride, out, walker.offsets[1], walker.rowLength);
+    unaryLoop(x.data, walker.offsets[0], xStride, out, walker.offsets[1], walker.rowLength);
     walker.advance();
   }
 }
-
-type BinaryRow = (
-  a: TypedArray,
-  aOffset: number,
-  aStride: number,
-  b: TypedArray,
-  bOffset: number,
-  bStride: number,
-  out: TypedArray,
-  outOffset: number,
-  n: number,
-) => void;
-
-const binaryRows: Record<BinaryOp, BinaryRow> = {
-  add: (a, aOffset, aStride, b, bOffset, bStride, out, outOffset, n) => {
-    for (let o = outOffset, p = aOffset, q = bOffset, end = outOffset + n; o < end; o++, p += aStride, q += bStride) {
-      out[o] = a[p] + b[q];
-    }
-  },
-  sub: (a, aOffset, aStride, b, bOffset, bStride, out, outOffset, n) => {
-    for (let o = outOffset, p = aOffset, q = bOffset, end = outOffset + n; o < end; o++, p += aStride, q += bStride) {
-      out[o] = a[p] - b[q];
-    }
-  },
-  mul: (a, aOffset, aStride, b, bOffset, bStride, out, outOffset, n) => {
-    for (let o = outOffset, p = aOffset, q = bOffset, end = outOffset + n; o < end; o++, p += aStride, q += bStride) {
-      out[o] = a[p] * b[q];
-    }
-  },
-  div: (a, aOffset, aStride, b, bOffset, bStride, out, outOffset, n) => {
-    for (let o = outOffset, p = aOffset, q = bOffset, end = outOffset + n; o < end; o++, p += aStride, q += bStride) {
-      out[o] = a[p] / b[q];
-    }
-  },
-  pow: (a, aOffset, aStride, b, bOffset, bStride, out, outOffset, n) => {
-    for (let o = outOffset, p = aOffset, q = bOffset, end = outOffset + n; o < end; o++, p += aStride, q += bStride) {
-      out[o] = a[p] ** b[q];
-    }
-  },
-  maximum: (a, aOffset, aStride, b, bOffset, bStride, out, outOffset, n) => {
-    for (let o = outOffset, p = aOffset, q = bOffset, end = outOffset + n; o < end; o++, p += aStride, q += bStride) {
-      out[o] = Math.max(a[p], b[q]);
-    }
-  },
-  minimum: (a, aOffset, aStride, b, bOffset, bStride, out, outOffset, n) => {
-    for (let o = outOffset, p = aOffset, q = bOffset, end = outOffset + n; o < end; o++, p += aStride, q += bStride) {
-      out[o] = Math.min(a[p], b[q]);
-    }
-  },
-  equal: (a, aOffset, aStride, b, bOffset, bStride, out, outOffset, n) => {
-    for (let o = outOffset, p = aOffset, q = bOffset, end = outOffset + n; o < end; o++, p += aStride, q += bStride) {
-      out[o] = a[p] === b[q] ? 1 : 0;
-    }
-  },
-  notEqual: (a, aOffset, aStride, b, bOffset, bStride, out, outOffset, n) => {
-    for (let o = outOffset, p = aOffset, q = bOffset, end = outOffset + n; o < end; o++, p += aStride, q += bStride) {
-      out[o] = a[p] !== b[q] ? 1 : 0;
-    }
-  },
-  greater: (a, aOffset, aStride, b, bOffset, bStride, out, outOffset, n) => {
-    for (let o = outOffset, p = aOffset, q = bOffset, end = outOffset + n; o < end; o++, p += aStride, q += bStride) {
-      out[o] = a[p] > b[q] ? 1 : 0;
-    }
-  },
-  greaterEqual: (a, aOffset, aStride, b, bOffset, bStride, out, outOffset, n) => {
-    for (let o = outOffset, p = aOffset, q = bOffset, end = outOffset + n; o < end; o++, p += aStride, q += bStride) {
-      out[o] = a[p] >= b[q] ? 1 : 0;
-    }
-  },
-  less: (a, aOffset, aStride, b, bOffset, bStride, out, outOffset, n) => {
-    for (let o = outOffset, p = aOffset, q = bOffset, end = outOffset + n; o < end; o++, p += aStride, q += bStride) {
-      out[o] = a[p] < b[q] ? 1 : 0;
-    }
-  },
-  lessEqual: (a, aOffset, aStride, b, bOffset, bStride, out, outOffset, n) => {
-    for (let o = outOffset, p = aOffset, q = bOffset, end = outOffset + n; o < end; o++, p += aStride, q += bStride) {
-      out[o] = a[p] <= b[q] ? 1 : 0;
-    }
-  },
-};
 
 export function binaryKernel(op: BinaryOp, a: ArrayView, b: ArrayView, out: TypedArray): void {
   const aFlat = flatStride(a.shape, a.strides);
   const bFlat = flatStride(b.shape, b.strides);
   if (aFlat !== null && bFlat !== null) {
-    binaryRows[op](a.data, a.offset, aFlat, b.data, b.offset, bFlat, out, 0, sizeOf(a.shape));
+    binaryLoops[op](a.data, a.offset, aFlat, b.data, b.offset, bFlat, out, 0, shapeSize(a.shape));
     return;
   }
-  const layout = collapseLayout(a.shape, [a.strides, b.strides, denseStrides(a.shape)]);
+  const layout = collapseLayout(a.shape, [a.strides, b.strides, contiguousStrides(a.shape)]);
   const walker = new RowWalker(layout, [a.offset, b.offset, 0]);
   const [aStride, bStride] = walker.rowStrides;
-  const binaryRow = binaryRows[op];
+  const binaryLoop = binaryLoops[op];
   const offsets = walker.offsets;
   for (let row = 0; row < walker.rows; row++) {
-    binaryRow(a.data, offsets[0], aStride, b.data, offsets[1], bStride, out, offsets[2], walker.rowLength);
+    binaryLoop(a.data, offsets[0], aStride, b.data, offsets[1], bStride, out, offsets[2], walker.rowLength);
     walker.advance();
   }
 }
 
 export function whereKernel(condition: ArrayView, a: ArrayView, b: ArrayView, out: TypedArray): void {
-  const layout = collapseLayout(a.shape, [condition.strides, a.strides, b.strides, denseStrides(a.shape)]);
+  const layout = collapseLayout(a.shape, [condition.strides, a.strides, b.strides, contiguousStrides(a.shape)]);
   const walker = new RowWalker(layout, [condition.offset, a.offset, b.offset, 0]);
   const [cStride, aStride, bStride] = walker.rowStrides;
   const c = condition.data;
@@ -216,7 +91,7 @@ export function whereKernel(condition: ArrayView, a: ArrayView, b: ArrayView, ou
 /** Copy x into the view `out` (same shape); converts to out's element type (bool output: nonzero → 1). */
 export function copyKernel(x: ArrayView, out: ArrayView, toBool: boolean): void {
   if (!toBool && flatStride(x.shape, x.strides) === 1 && flatStride(out.shape, out.strides) === 1) {
-    const size = sizeOf(x.shape);
+    const size = shapeSize(x.shape);
     out.data.set(x.data.subarray(x.offset, x.offset + size), out.offset);
     return;
   }
@@ -242,7 +117,7 @@ export function copyKernel(x: ArrayView, out: ArrayView, toBool: boolean): void 
 
 /** Contiguous view description of a whole array with the given shape. */
 export function denseView(data: TypedArray, shape: readonly number[]): ArrayView {
-  return { data, shape, strides: denseStrides(shape), offset: 0 };
+  return { data, shape, strides: contiguousStrides(shape), offset: 0 };
 }
 
 /**
@@ -252,7 +127,7 @@ export function denseView(data: TypedArray, shape: readonly number[]): ArrayView
 export function reduceKernel(op: ReduceOp, x: ArrayView, axes: readonly number[], out: TypedArray): void {
   const reduced = new Set(axes);
   const keptShape = x.shape.filter((_, axis) => !reduced.has(axis));
-  const keptStrides = denseStrides(keptShape);
+  const keptStrides = contiguousStrides(keptShape);
   const outStrides: number[] = [];
   let keptIndex = 0;
   for (let axis = 0; axis < x.shape.length; axis++) {

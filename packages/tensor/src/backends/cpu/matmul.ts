@@ -7,9 +7,9 @@
  */
 import type { BufferView } from "../../backend.js";
 import { createTypedArray, type DType, type FloatArray, type TypedArray } from "../../dtype.js";
+import { contiguousStrides } from "../../shape.js";
 import { copyKernel, denseView } from "./elementwise.js";
 import { type JsMatmulSpec, matmulJs } from "./matmul-js.js";
-import { denseStrides } from "./strided.js";
 import { getHeap, type HeapBlock } from "./wasm/heap.js";
 import { matmul as wasmMatmul } from "./wasm/matmul.js";
 
@@ -75,7 +75,7 @@ function prepareOperand(
     if (block) scratch.push(block);
     source = block ?? copy;
     offset = 0;
-    strides = denseStrides(view.shape);
+    strides = contiguousStrides(view.shape);
   }
   const batchRank = batchShape.length;
   const ownBatch = rank - 2;

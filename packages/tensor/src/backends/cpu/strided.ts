@@ -1,47 +1,9 @@
 /**
- * Strided iteration for the CPU kernels: collapse axes that every operand walks contiguously, then visit
- * the tensor row by row (the innermost axis), handing each row's start offsets to a tight inner loop.
- * No per-element callbacks: callers loop over a row themselves.
+ * Strided iteration for the CPU kernels: over a layout whose axes every operand walks contiguously have been
+ * merged (`collapseLayout`, shape.ts), visit the tensor row by row (the innermost axis), handing each row's
+ * start offsets to a tight inner loop. No per-element callbacks: callers loop over a row themselves.
  */
-
-export interface CollapsedLayout {
-  /** Collapsed shape, at least one axis. */
-  shape: number[];
-  /** Collapsed strides, one array per operand. */
-  strides: number[][];
-}
-
-/** Merge axes i, i+1 when for every operand stride[i] === stride[i+1] · shape[i+1]; drop size-1 axes. */
-export function collapseLayout(shape: readonly number[], strides: readonly (readonly number[])[]): CollapsedLayout {
-  const keptShape: number[] = [];
-  const keptStrides: number[][] = strides.map(() => []);
-  for (let axis = 0; axis < shape.length; axis++) {
-    if (shape[axis] === 1) continue;
-    keptShape.push(shape[axis]);
-    for (let operand = 0; operand < strides.length; operand++) keptStrides[operand].push(strides[operand][axis]);
-  }
-  if (keptShape.length === 0) return { shape: [1], strides: strides.map(() => [0]) };
-  const outShape = [keptShape[0]];
-  const outStrides = keptStrides.map((list) => [list[0]]);
-  for (let axis = 1; axis < keptShape.length; axis++) {
-    const last = outShape.length - 1;
-    let mergeable = true;
-    for (let operand = 0; operand < strides.length; operand++) {
-      if (outStrides[operand][last] !== keptStrides[operand][axis] * keptShape[axis]) {
-        mergeable = false;
-        break;
-      }
-    }
-    if (mergeable) {
-      outShape[last] *= keptShape[axis];
-      for (let operand = 0; operand < strides.length; operand++) outStrides[operand][last] = keptStrides[operand][axis];
-    } else {
-      outShape.push(keptShape[axis]);
-      for (let operand = 0; operand < strides.length; operand++) outStrides[operand].push(keptStrides[operand][axis]);
-    }
-  }
-  return { shape: outShape, strides: outStrides };
-}
+import type { CollapsedLayout } from "../../shape.js";
 
 /**
  * Row walker over a collapsed layout: `rows` rows of `rowLength` elements; after `next()` the `offsets`
@@ -84,15 +46,4 @@ export class RowWalker {
       }
     }
   }
-}
-
-/** Row-major strides of a contiguous shape. */
-export function denseStrides(shape: readonly number[]): number[] {
-  const strides = new Array<number>(shape.length);
-  let stride = 1;
-  for (let axis = shape.length - 1; axis >= 0; axis--) {
-    strides[axis] = stride;
-    stride *= shape[axis];
-  }
-  return strides;
 }

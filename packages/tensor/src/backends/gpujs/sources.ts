@@ -9,10 +9,12 @@
  * MAX_RANK dims `d0…d5` (outermost first, padded with 1s) and per-operand `<name>o` offset and `<name>s0…5`
  * strides; nothing is materialised for a transpose, slice or broadcast.
  *
- * The op expressions mirror the CPU backend's (`backends/cpu/elementwise.ts`, `row-kernels.ts`) so the two
- * agree to float32 rounding; the conformance suite holds them to that.
+ * The unary and binary ops come from the expression table the CPU backend's loops are generated from
+ * (`backends/elementwise-table.ts`); the other kernels mirror the CPU's `row-kernels.ts`, so the two agree to
+ * float32 rounding, and the conformance suite holds them to that.
  */
 import type { BinaryOp, ReduceOp, UnaryOp } from "../../backend.js";
+import { binaryTable, unaryTable } from "../elementwise-table.js";
 
 export const MAX_RANK = 6;
 
@@ -66,55 +68,21 @@ export function stridedParameters(operands: readonly string[]): string[] {
   return [...operands, ...dimNames, ...operands.flatMap(operandParameters), "kind"];
 }
 
-const unaryExpressions: Record<UnaryOp, string> = {
-  neg: "-value",
-  exp: "Math.exp(value)",
-  log: "Math.log(value)",
-  sqrt: "Math.sqrt(value)",
-  rsqrt: "1 / Math.sqrt(value)",
-  sigmoid: "1 / (1 + Math.exp(-value))",
-  silu: "value / (1 + Math.exp(-value))",
-  abs: "Math.abs(value)",
-};
-
+/** A unary op from the expression table: `x` is the operand's element, the row sets `v`. */
 export function unarySource(op: UnaryOp): string {
+  const row = unaryTable[op];
   return kernelSource(
-    stridedParameters(["x"]),
-    `${stridedOffsets(["x"])}\nconst value = x[ix];\nlet v = ${unaryExpressions[op]};${castOutput}`,
+    stridedParameters(["input"]),
+    `${stridedOffsets(["input"])}\nconst x = input[iinput];\nlet v = 0;\n${row.gpujs ?? row.statement}${castOutput}`,
   );
 }
 
-const binaryStatements: Record<BinaryOp, string> = {
-  add: "v = l + r;",
-  sub: "v = l - r;",
-  mul: "v = l * r;",
-  div: "v = l / r;",
-  // GLSL's pow is undefined for a negative base and for 0^0; spell out what Math.pow does there.
-  pow: `if (r == 0) {
-  v = 1;
-} else if (l == 0) {
-  if (r > 0) { v = 0; } else { v = 1 / l; }
-} else if (l < 0) {
-  const magnitude = Math.pow(-l, r);
-  const half = Math.floor(r / 2);
-  if (r - half * 2 == 1) { v = -magnitude; } else { v = magnitude; }
-} else {
-  v = Math.pow(l, r);
-}`,
-  maximum: "v = Math.max(l, r);",
-  minimum: "v = Math.min(l, r);",
-  equal: "if (l == r) { v = 1; }",
-  notEqual: "if (l != r) { v = 1; }",
-  greater: "if (l > r) { v = 1; }",
-  greaterEqual: "if (l >= r) { v = 1; }",
-  less: "if (l < r) { v = 1; }",
-  lessEqual: "if (l <= r) { v = 1; }",
-};
-
+/** A binary op from the expression table: `a` and `b` are the operands' elements, the row sets `v` (from 0). */
 export function binarySource(op: BinaryOp): string {
+  const row = binaryTable[op];
   return kernelSource(
-    stridedParameters(["a", "b"]),
-    `${stridedOffsets(["a", "b"])}\nconst l = a[ia];\nconst r = b[ib];\nlet v = 0;\n${binaryStatements[op]}${castOutput}`,
+    stridedParameters(["left", "right"]),
+    `${stridedOffsets(["left", "right"])}\nconst a = left[ileft];\nconst b = right[iright];\nlet v = 0;\n${row.gpujs ?? row.statement}${castOutput}`,
   );
 }
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { getHeap, type HeapBlock } from "./heap.js";
-import { KC, MC, MR, NC, NR } from "./kernels.js";
+import { KC, MC, MR, NC, NR } from "./job.js";
 import { getLastMatmulThreadCount, getMatmulThreads, type MatmulSpec, matmul, setMatmulThreads } from "./matmul.js";
 
 /** Deterministic float32 values in [-1, 1) (a small LCG, independent of the code under test). */

@@ -8,7 +8,6 @@
  */
 import { getHeap, type HeapBlock, type WasmHeap } from "./heap.js";
 import {
-  buildMatmulModule,
   DESCRIPTOR_WORDS,
   FIELD,
   JOB_GEMM,
@@ -20,7 +19,8 @@ import {
   PACKED_A_ELEMENTS,
   PACKED_B_ELEMENTS,
   TILE_ELEMENTS,
-} from "./kernels.js";
+} from "./job.js";
+import { buildMatmulModule } from "./kernels.js";
 import { availableCores, MAXIMUM_WORKERS, ThreadPool } from "./threads.js";
 
 export interface MatmulSpec {

@@ -7,7 +7,7 @@
  * a thread the OS delays does not hold up the others. Workers are spawned from inline source (no worker file whose path a bundler could break) and
  * unref'd, so an idle pool never keeps the process alive. Not here: how work is split (`matmul.ts`).
  */
-import { DESCRIPTOR_WORDS } from "./kernels.js";
+import { DESCRIPTOR_WORDS } from "./job.js";
 
 const DESCRIPTOR_BYTES = DESCRIPTOR_WORDS * 4;
 /** Control words (int32 indices into the heap's reserved first bytes). */
