@@ -204,6 +204,17 @@ describe("weight files: only regular files are read", () => {
   });
 });
 
+describe("forward: masks and ids", () => {
+  it("refuses attentionMask values other than 0 and 1, and ids that would wrap in int32", async () => {
+    expect(await cleanError("mask 2", () => model.forward({ inputIds: [[1, 2]], attentionMask: [[1, 2]] }))).toBe(
+      "[MiniMindForCausalLM] attentionMask holds 2 at row 0, position 1; expected 1 (a real token) or 0 (padding)",
+    );
+    expect(await cleanError("id 2^32 + 1", () => model.forward({ inputIds: [[2 ** 32 + 1]] }))).toBe(
+      "[MiniMindForCausalLM] inputIds[0][0] is 4294967297; expected an integer that fits int32",
+    );
+  });
+});
+
 describe("generate: options and cancellation", () => {
   it("refuses unknown options and values of the wrong kind, naming the key", async () => {
     const cases: [string, object, RegExp][] = [

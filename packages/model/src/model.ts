@@ -423,6 +423,12 @@ export class MiniMindForCausalLM {
     let strategy: StrategyLike = options.attention ?? causal;
     if (options.attentionMask !== undefined) {
       const mask = toRows(options.attentionMask, "attentionMask");
+      const notBinary = mask.data.findIndex((keep) => keep !== 0 && keep !== 1);
+      if (notBinary >= 0) {
+        throw new Error(
+          `[MiniMindForCausalLM] attentionMask holds ${mask.data[notBinary]} at row ${Math.floor(notBinary / mask.length)}, position ${notBinary % mask.length}; expected 1 (a real token) or 0 (padding)`,
+        );
+      }
       if (mask.batch !== ids.batch || mask.length !== pastLength + length) {
         throw new Error(
           `[MiniMindForCausalLM] attentionMask is [${mask.batch}, ${mask.length}]; expected [${ids.batch}, ${pastLength + length}] (batch, past${prefixLength > 0 ? " + prefix" : ""} + new tokens)`,

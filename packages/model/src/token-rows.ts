@@ -40,8 +40,11 @@ export function toRows(rows: TokenRows, name: string): Rows {
     }
     for (let position = 0; position < length; position++) {
       const id = row[position] as number;
-      if (!Number.isInteger(id))
-        throw new Error(`[MiniMindForCausalLM] ${name}[${index}][${position}] is ${id}; expected an integer`);
+      // beyond int32 an id would wrap silently when stored (2^32 + 1 would read as 1)
+      if (!Number.isInteger(id) || id < -(2 ** 31) || id >= 2 ** 31)
+        throw new Error(
+          `[MiniMindForCausalLM] ${name}[${index}][${position}] is ${id}; expected an integer that fits int32`,
+        );
       data[index * length + position] = id;
     }
   });
