@@ -84,7 +84,7 @@ describe("fromPretrained options", () => {
     const typo = { strcit: false } as unknown as FromPretrainedOptions;
     await expect(load(directory, typo)).rejects.toThrow(/unknown option "strcit"; expected one of dtype, strict/);
     const notBoolean = { strict: "no" } as unknown as FromPretrainedOptions;
-    await expect(load(directory, notBoolean)).rejects.toThrow(/strict is no; expected true or false/);
+    await expect(load(directory, notBoolean)).rejects.toThrow(/strict is "no"; expected true or false/);
   });
 
   it("strict (the default) names a missing tensor and an unexpected one", async () => {
