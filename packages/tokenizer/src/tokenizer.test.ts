@@ -1,5 +1,6 @@
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Tokenizer as PeerTokenizer } from "@huggingface/tokenizers";
@@ -41,6 +42,17 @@ describe("loading", () => {
     const loaded = await Tokenizer.fromPretrained(directory);
     expect(loaded.encode("你好，世界！ Hello")).toEqual(tokenizer.encode("你好，世界！ Hello"));
     await expect(Tokenizer.fromPretrained(join(directory, "missing"))).rejects.toThrow(/cannot read .*tokenizer\.json/);
+  });
+
+  it("fromPretrained reads only regular files: a link to /dev/zero and a FIFO are refused by path, unread", async () => {
+    const directory = await mkdtemp(join(tmpdir(), "minimind-tokenizer-"));
+    await symlink("/dev/zero", join(directory, "tokenizer.json"));
+    await expect(Tokenizer.fromPretrained(directory)).rejects.toThrow(
+      `[tokenizer] fromPretrained: cannot read ${join(directory, "tokenizer.json")} (not a regular file (a folder, device, FIFO or socket))`,
+    );
+    const piped = await mkdtemp(join(tmpdir(), "minimind-tokenizer-"));
+    execFileSync("mkfifo", [join(piped, "tokenizer.json")]);
+    await expect(Tokenizer.fromPretrained(piped)).rejects.toThrow(/tokenizer\.json \(not a regular file/);
   });
 
   it("names the field at fault in a malformed tokenizer.json", () => {

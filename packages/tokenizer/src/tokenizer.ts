@@ -47,6 +47,9 @@ export interface EncodedChat extends ChatSegments {
   ids: number[];
 }
 
+/** The largest tokenizer.json / tokenizer_config.json read: 512 MiB (a 256,000-token vocabulary is about 20 MB). */
+const MAX_TOKENIZER_FILE_BYTES = 512 * 2 ** 20;
+
 /** Refuses options that are not an object of the one boolean flag `name` (unknown keys and types named). */
 function checkFlagOptions(where: string, options: unknown, name: string): void {
   if (typeof options !== "object" || options === null || Array.isArray(options))
@@ -134,11 +137,20 @@ export class Tokenizer {
 
   /** Reads `tokenizer.json` and, when present, `tokenizer_config.json` from a directory (Node.js only). */
   static async fromPretrained(directory: string): Promise<Tokenizer> {
-    const { readFile } = await import("node:fs/promises");
+    const { readFile, stat } = await import("node:fs/promises");
     const { join } = await import("node:path");
     const read = async (name: string, required: boolean): Promise<unknown> => {
       let text: string;
       try {
+        // Only a regular file of sane size is read: never a device (/dev/zero), a FIFO (which would block) or a folder.
+        const found = await stat(join(directory, name));
+        if (!found.isFile() || found.size > MAX_TOKENIZER_FILE_BYTES) {
+          throw new Error(
+            found.isFile()
+              ? `${found.size} bytes; at most ${MAX_TOKENIZER_FILE_BYTES} are read`
+              : "not a regular file (a folder, device, FIFO or socket)",
+          );
+        }
         text = await readFile(join(directory, name), "utf8");
       } catch (error) {
         if (!required && (error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
