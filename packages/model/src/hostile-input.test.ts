@@ -178,6 +178,15 @@ describe("weight files: only regular files are read", () => {
     );
   });
 
+  it("a folder that is not a path string is refused by name", async () => {
+    expect(await cleanError("folder 42", () => MiniMindForCausalLM.fromPretrained(42 as never))).toBe(
+      "[fromPretrained] the folder is 42; expected a path",
+    );
+    expect(await cleanError("checkpoint null", () => readSafetensorsCheckpoint(null as never))).toBe(
+      "[safetensors] readSafetensorsCheckpoint: the folder is null; expected a path",
+    );
+  });
+
   it("a config.json that is a folder or missing is reported with its path", async () => {
     const directory = await folder(configText({}));
     rmSync(join(directory, "config.json"));

@@ -196,6 +196,8 @@ export interface PretrainedWeights {
 
 /** Reads and checks a model folder: the config (with overrides) and float32 weights under upstream names. */
 export async function readPretrained(location: string, options: FromPretrainedOptions): Promise<PretrainedWeights> {
+  if (typeof location !== "string" || location === "")
+    throw new Error(`[fromPretrained] the folder is ${describeValue(location)}; expected a path`);
   const settings = checkFromPretrainedOptions(options);
   const { directory, pthFile } = await locateWeights(location);
   const separator = directory.endsWith("/") ? "" : "/";

@@ -140,6 +140,8 @@ export async function writeSafetensorsFile(
  */
 export async function readSafetensorsCheckpoint(directory: string): Promise<Map<string, SafetensorsTensor>> {
   const { fs, path } = await nodeModules("readSafetensorsCheckpoint");
+  if (typeof directory !== "string" || directory === "")
+    throw new Error(`[safetensors] readSafetensorsCheckpoint: the folder is ${String(directory)}; expected a path`);
   const single = path.join(directory, SAFETENSORS_WEIGHTS_NAME);
   // lstat: a symbolic link that loops or dangles is "there", and reading it says what is wrong with it.
   if (await entryExists(fs, single))
