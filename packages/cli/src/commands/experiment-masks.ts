@@ -2,9 +2,9 @@
  * `minimind experiment masks`: the seed question (causal vs prefix-LM vs per-turn bidirectional masks for SFT)
  * measured. Builds the data from the shipped corpus (experiment-data.ts), runs @minimind/train's
  * `runMaskExperiment` and writes into a run folder: table.md (quality table, timing table, the exact command),
- * results.json (configuration, data summary, every run's scores), exact-match.svg and answer-loss.svg, and
- * command.txt. The defaults are sized for a 2-core machine; flags scale every part. Not here: the arms and the
- * loops (@minimind/train), the charts (experiment-plot.ts).
+ * results.json (configuration, data summary, every run's scores), exact-match and answer-loss charts (SVG, and
+ * PNG through the plot module's renderer), and command.txt. The defaults are sized for a 2-core machine; flags
+ * scale every part. Not here: the arms and the loops (@minimind/train), the charts (experiment-plot.ts).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -23,6 +23,7 @@ import { loadShippedCorpus } from "../data/works.js";
 import { describeFileError } from "../io.js";
 import { listOf } from "../list-option.js";
 import { decimal, fraction, integer, parseInteger } from "../options.js";
+import { svgToPng } from "../plot/line-chart.js";
 import { version } from "../version.js";
 import { CORPUS_COLLECTIONS } from "./data.js";
 import { buildExperimentData } from "./experiment-data.js";
@@ -221,16 +222,25 @@ The default configuration takes about 45 minutes on 2 busy cores. Scale up, e.g.
     writeFile(join(out, "table.md"), table);
     writeFile(join(out, "results.json"), `${JSON.stringify(raw, null, 2)}\n`);
     writeFile(join(out, "command.txt"), `${command}\n`);
-    writeFile(join(out, "exact-match.svg"), barChartSvg(summary, "exactMatch", "Exact match (held-out), mean ± 95 %"));
-    writeFile(
-      join(out, "answer-loss.svg"),
-      barChartSvg(summary, "answerLoss", "Answer-token loss (nats), mean ± 95 %"),
-    );
+    const charts = [
+      ["exact-match", barChartSvg(summary, "exactMatch", "Exact match (held-out), mean ± 95 %")],
+      ["answer-loss", barChartSvg(summary, "answerLoss", "Answer-token loss (nats), mean ± 95 %")],
+    ] as const;
+    for (const [name, svg] of charts) {
+      writeFile(join(out, `${name}.svg`), svg);
+      try {
+        writeFileSync(join(out, `${name}.png`), await svgToPng(svg));
+      } catch (error) {
+        log(`no ${name}.png (the PNG renderer failed: ${(error as Error).message}); the SVG is written`);
+      }
+    }
     if (flags.json === true) {
       io.stdout(`${JSON.stringify(raw)}\n`);
       return 0;
     }
-    io.stdout(`${table}\nWrote ${out}/table.md, results.json, exact-match.svg, answer-loss.svg, command.txt\n`);
+    io.stdout(
+      `${table}\nWrote ${out}/table.md, results.json, exact-match.svg/.png, answer-loss.svg/.png, command.txt\n`,
+    );
     return 0;
   },
 };

@@ -1,6 +1,6 @@
 /**
- * SVG bar charts for `minimind experiment masks`: one bar per arm (the mean over seeds) with its 95 %
- * t-interval as an error bar, one group per task. Written by hand (plain SVG text, no dependency); the CLI's
+ * SVG charts for `minimind experiment masks`: one point per arm (the mean over seeds) with its 95 %
+ * t-interval as whiskers, one group per task. Written by hand (plain SVG text, no dependency); the CLI's
  * line-chart module draws curves over steps, which is not this picture. Not here: the numbers
  * (@minimind/train's `summarizeMaskExperiment`).
  */
@@ -12,7 +12,7 @@ function escapeXml(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
-/** A grouped bar chart of `metric` (one group per task, one bar per arm) with 95 % interval whiskers. */
+/** A grouped point-and-whisker chart of `metric` (one group per task, one bar per arm) with 95 % interval whiskers. */
 export function barChartSvg(
   rows: readonly MaskExperimentSummaryRow[],
   metric: "exactMatch" | "answerLoss",
@@ -25,13 +25,20 @@ export function barChartSvg(
   const top = 40;
   const bottom = 250;
   const left = 60;
-  const values = rows.flatMap((row) => {
-    const interval = row[metric];
-    const half = Number.isFinite(interval.halfWidth) ? interval.halfWidth : 0;
-    return Number.isFinite(interval.mean) ? [interval.mean + half] : [];
+  const bounds = rows.flatMap((row) => {
+    const { mean, halfWidth } = row[metric];
+    if (!Number.isFinite(mean)) return [];
+    const half = Number.isFinite(halfWidth) ? halfWidth : 0;
+    return [mean - half, mean + half];
   });
-  const maximum = Math.max(metric === "exactMatch" ? 1 : 0, ...values) || 1;
-  const y = (value: number) => bottom - (Math.max(value, 0) / maximum) * (bottom - top);
+  // Exact match from 0; losses around their values (points, not bars, so a cut axis misleads nobody).
+  let low = metric === "exactMatch" ? 0 : Math.min(...bounds);
+  let high = Math.max(...bounds, metric === "exactMatch" ? 0.05 : Number.NEGATIVE_INFINITY);
+  if (!Number.isFinite(low) || !Number.isFinite(high)) [low, high] = [0, 1];
+  const margin = (high - low) * 0.08 || 0.05;
+  if (metric !== "exactMatch") low -= margin;
+  high += margin;
+  const y = (value: number) => bottom - ((value - low) / (high - low)) * (bottom - top);
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
@@ -40,9 +47,9 @@ export function barChartSvg(
     `<line x1="${left}" y1="${top}" x2="${left}" y2="${bottom}" stroke="#333"/>`,
   ];
   for (let tick = 0; tick <= 4; tick++) {
-    const value = (maximum * tick) / 4;
+    const value = low + ((high - low) * tick) / 4;
     parts.push(
-      `<text x="${left - 6}" y="${y(value) + 4}" text-anchor="end">${value.toFixed(2)}</text>`,
+      `<text x="${left - 6}" y="${y(value) + 4}" text-anchor="end">${value.toFixed(3)}</text>`,
       `<line x1="${left}" y1="${y(value)}" x2="${width - 20}" y2="${y(value)}" stroke="#ddd"/>`,
     );
   }
@@ -58,7 +65,7 @@ export function barChartSvg(
       const x = groupLeft + armIndex * 28;
       const color = COLORS[armIndex % COLORS.length] as string;
       parts.push(
-        `<rect x="${x}" y="${y(mean)}" width="22" height="${bottom - y(mean)}" fill="${color}"><title>${escapeXml(`${arm} ${task}: ${mean.toFixed(4)} ± ${Number.isFinite(halfWidth) ? halfWidth.toFixed(4) : "n/a"}`)}</title></rect>`,
+        `<circle cx="${x + 11}" cy="${y(mean)}" r="5" fill="${color}"><title>${escapeXml(`${arm} ${task}: ${mean.toFixed(4)} ± ${Number.isFinite(halfWidth) ? halfWidth.toFixed(4) : "n/a"}`)}</title></circle>`,
       );
       if (Number.isFinite(halfWidth)) {
         const center = x + 11;
