@@ -108,13 +108,29 @@ export function onesLike(x: Tensor): Tensor {
   return full(x.shape, 1, { dtype: x.dtype });
 }
 
+/**
+ * A host array for `op` to fill, or an Error naming the op, the count and the dtype when the engine cannot
+ * allocate it (instead of a raw "Invalid typed array length" RangeError).
+ */
+function hostValues(op: string, dtype: DType, count: number): TypedArray {
+  try {
+    return createTypedArray(dtype, count);
+  } catch {
+    throw new Error(
+      `[${op}] cannot allocate ${count} ${dtype} values on the host; free unused tensors or use a smaller shape`,
+    );
+  }
+}
+
 /** [start, start + step, …) below `end` (float32 unless `dtype` says otherwise). */
 export function arange(start: number, end?: number, step = 1, options: CreationOptions = {}): Tensor {
   const from = end === undefined ? 0 : start;
   const to = end === undefined ? start : end;
   if (step === 0) throw new Error("[arange] step must not be 0");
+  if (![from, to, step].every(Number.isFinite))
+    throw new Error(`[arange] start ${from}, end ${to} and step ${step} must be finite numbers`);
   const count = Math.max(0, Math.ceil((to - from) / step));
-  const values = createTypedArray(options.dtype ?? "float32", count);
+  const values = hostValues("arange", options.dtype ?? "float32", count);
   for (let index = 0; index < count; index++) values[index] = from + index * step;
   return tensor(values, { shape: [count] });
 }
@@ -134,7 +150,7 @@ function randomTensor(
   const dtype = options.dtype ?? "float32";
   if (dtype !== "float32" && dtype !== "float64")
     throw new Error(`[${op}] dtype must be float32 or float64, got ${dtype}`);
-  const values = createTypedArray(dtype, shapeSize(shape));
+  const values = hostValues(op, dtype, shapeSize(shape));
   fill(values);
   return tensor(values, { shape });
 }
