@@ -254,4 +254,18 @@ describe("generate: options and cancellation", () => {
     expect(elapsed).toBeGreaterThanOrEqual(45);
     expect(elapsed).toBeLessThan(150);
   });
+
+  it("AbortSignal.timeout(50) stops a stream within 100 ms of the timeout too", async () => {
+    const start = performance.now();
+    let steps = 0;
+    const consume = async () => {
+      const signal = AbortSignal.timeout(50);
+      for await (const _ of model.stream([[1, 2, 3]], { maxNewTokens: 4000, eosTokenId: [], signal })) steps++;
+    };
+    await expect(consume()).rejects.toMatchObject({ name: "TimeoutError" });
+    const elapsed = performance.now() - start;
+    expect(elapsed).toBeLessThan(150);
+    expect(steps).toBeGreaterThan(0);
+    expect(steps).toBeLessThan(4000);
+  });
 });
