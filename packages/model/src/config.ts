@@ -194,6 +194,9 @@ export function createMiniMindConfig(options: MiniMindConfigOptions = {}, source
  * top-k within the expert count, …). Throws an Error naming `source` and the field at fault.
  */
 export function validateMiniMindConfig(config: MiniMindConfig, source = "MiniMindConfig"): void {
+  if (typeof config !== "object" || config === null || Array.isArray(config)) {
+    fail(source, `the config is ${describeValue(config)}; expected an object (see createMiniMindConfig)`);
+  }
   const positiveIntegers = [
     "hidden_size",
     "num_hidden_layers",
@@ -494,6 +497,8 @@ export function miniMindConfigToJson(config: MiniMindConfig): Record<string, unk
  * not tied to the embedding.
  */
 export function parameterShapes(config: MiniMindConfig): Map<string, readonly number[]> {
+  // A hand-built config skips createMiniMindConfig's checks: validate it before building a name per tensor.
+  validateMiniMindConfig(config);
   const shapes = new Map<string, readonly number[]>();
   const hidden = config.hidden_size;
   const queryWidth = config.num_attention_heads * config.head_dim;

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { watchCase } from "./__fixtures__/watchdog.js";
-import { createMiniMindConfig, MINIMIND_CONFIG_LIMITS, miniMindConfigToJson } from "./config.js";
+import { createMiniMindConfig, MINIMIND_CONFIG_LIMITS, miniMindConfigToJson, parameterShapes } from "./config.js";
 import { MiniMindForCausalLM } from "./model.js";
 import type { SafetensorsTensor } from "./safetensors.js";
 import { readSafetensorsCheckpoint, writeSafetensorsCheckpoint } from "./safetensors-files.js";
@@ -67,6 +67,19 @@ describe("config.json: bounds before any allocation", () => {
     const message = await cleanError("1e9 layers", () => MiniMindForCausalLM.fromPretrained(directory));
     expect(message).toBe(
       `[config] ${join(directory, "config.json")}: "num_hidden_layers" is 1000000000; at most ${MINIMIND_CONFIG_LIMITS.num_hidden_layers} is accepted (MINIMIND_CONFIG_LIMITS.num_hidden_layers)`,
+    );
+  });
+
+  it("a hand-built config object is validated by the constructor and by parameterShapes", async () => {
+    const huge = { ...config, num_hidden_layers: 1e9 };
+    expect(await cleanError("constructor", () => new MiniMindForCausalLM(huge))).toBe(
+      '[config] new MiniMindForCausalLM: "num_hidden_layers" is 1000000000; at most 1024 is accepted (MINIMIND_CONFIG_LIMITS.num_hidden_layers)',
+    );
+    expect(await cleanError("parameterShapes", () => parameterShapes(huge))).toMatch(
+      /"num_hidden_layers" is 1000000000/,
+    );
+    expect(await cleanError("null config", () => new MiniMindForCausalLM(null as never))).toBe(
+      "[config] new MiniMindForCausalLM: the config is null; expected an object (see createMiniMindConfig)",
     );
   });
 

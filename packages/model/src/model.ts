@@ -22,7 +22,13 @@ import {
   tensor,
   zeros,
 } from "@minimind/tensor";
-import { describeMaxPositions, type MiniMindConfig, maxPositions, parameterShapes } from "./config.js";
+import {
+  describeMaxPositions,
+  type MiniMindConfig,
+  maxPositions,
+  parameterShapes,
+  validateMiniMindConfig,
+} from "./config.js";
 import { checkPrompts, decodeSteps, decodeToEnd, readAsynchronously } from "./decoding.js";
 import { type GenerateOptions, resolveGenerationSettings } from "./generation.js";
 import { FeedForward, Linear, type LinearAdapter, MoEFeedForward, RMSNorm } from "./layers.js";
@@ -250,8 +256,11 @@ export class MiniMindForCausalLM {
 
   /** A freshly initialised model (upstream init, seeded). */
   constructor(config: MiniMindConfig, options: MiniMindInitOptions = {}) {
+    validateMiniMindConfig(config, "new MiniMindForCausalLM"); // a hand-built config is checked like a file
     const loaded = (options as InternalInitOptions)[loadedWeights];
     const seed = options.seed ?? 0;
+    if (!Number.isSafeInteger(seed))
+      throw new Error(`[MiniMindForCausalLM] seed is ${String(seed)}; expected an integer`);
     this.config = config;
     this.parameters = new Map();
     let index = 0;
