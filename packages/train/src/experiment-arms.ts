@@ -7,7 +7,9 @@
  * - `consistency`: trained and served like `prefixLM`, after continued pretraining under a hybrid mask;
  * - `mismatch`: the `prefixLM` arm's weights served with `causal`;
  * - `memory`: k learned vectors passed as the model's `prefixEmbeddings`, visible to every position:
- *   `prefixLM(k)` (keys < k for everyone, causal after them — upstream's mask shifted by k).
+ *   `prefixLM(k)` (keys < k for everyone, causal after them — upstream's mask shifted by k);
+ * - `continued` (opt-in): the consistency arm's control — as many continued-pretraining steps, causal, then
+ *   causal SFT — so a consistency gain can be told from the extra training.
  * Not here: the loops (experiment.ts) and the decoding and scoring (experiment-evaluate.ts).
  */
 import { type AttentionStrategy, causal, prefixLM, segments, segmentVectorFromRoles } from "@minimind/attention";
@@ -15,7 +17,15 @@ import type { SegmentRole } from "@minimind/tokenizer";
 import { type Batch, batchAttention } from "./loader.js";
 import { IGNORE_LABEL } from "./sample.js";
 
-export const MASK_EXPERIMENT_ARMS = ["causal", "prefixLM", "segments", "consistency", "mismatch", "memory"] as const;
+export const MASK_EXPERIMENT_ARMS = [
+  "causal",
+  "prefixLM",
+  "segments",
+  "consistency",
+  "mismatch",
+  "memory",
+  "continued",
+] as const;
 export type MaskExperimentArm = (typeof MASK_EXPERIMENT_ARMS)[number];
 
 /** The four masks the arms are made of. */
@@ -23,7 +33,7 @@ export type ArmMask = "causal" | "prefix" | "segments" | "memory";
 
 /** The mask an arm trains under. */
 export function trainingMaskOf(arm: MaskExperimentArm): ArmMask {
-  if (arm === "causal") return "causal";
+  if (arm === "causal" || arm === "continued") return "causal";
   if (arm === "segments") return "segments";
   if (arm === "memory") return "memory";
   return "prefix"; // prefixLM, consistency, mismatch (whose weights are prefixLM's)

@@ -45,6 +45,7 @@ describe("each arm's attention on an SFT batch", () => {
       ["consistency", "prefix", "prefix"],
       ["mismatch", "prefix", "causal"],
       ["memory", "memory", "memory"],
+      ["continued", "causal", "causal"],
     ]);
   });
 
@@ -124,7 +125,7 @@ describe("runMaskExperiment (tiny)", () => {
   const options = {
     tokenizer,
     data: tinyData,
-    arms: ["causal", "prefixLM", "segments", "mismatch", "memory"] as const,
+    arms: ["causal", "prefixLM", "segments", "mismatch", "memory", "continued"] as const,
     seeds: [1, 2],
     // Two layers at least: with one, a bidirectional prompt cannot change any answer's logits (answers read
     // the prompt's keys and values, which one layer computes before any attention), so the arms would tie.
@@ -149,11 +150,13 @@ describe("runMaskExperiment (tiny)", () => {
       "mismatch/1",
       "segments/1",
       "memory/1",
+      "continued/1",
       "causal/2",
       "prefixLM/2",
       "mismatch/2",
       "segments/2",
       "memory/2",
+      "continued/2",
     ]);
     const loss = (arm: string, seed: number) =>
       first.runs.find((run) => run.arm === arm && run.seed === seed)?.finalTrainingLoss;
@@ -161,6 +164,9 @@ describe("runMaskExperiment (tiny)", () => {
     expect(loss("prefixLM", 1)).not.toBe(loss("causal", 1));
     expect(loss("segments", 1)).not.toBe(loss("causal", 1));
     expect(loss("memory", 1)).not.toBe(loss("causal", 1));
+    // continued: same mask as causal, a different start (extra causal pretraining).
+    expect(loss("continued", 1)).not.toBe(loss("causal", 1));
+    expect(first.pretraining.continuedFinalLoss).toBeGreaterThan(0);
     // mismatch is prefixLM's model served causally: same training, different held-out loss.
     const run = (arm: string) => first.runs.find((candidate) => candidate.arm === arm && candidate.seed === 1);
     expect(run("mismatch")?.finalTrainingLoss).toBe(loss("prefixLM", 1));

@@ -22,7 +22,7 @@ import {
   weightsOf,
 } from "./experiment-arms.js";
 import { type ChatTiming, examplesFrom, scoreTask, type TaskScore, timeChats } from "./experiment-evaluate.js";
-import { DataLoader } from "./loader.js";
+import { type Batch, DataLoader } from "./loader.js";
 import { AdamW, clipGradientNorm } from "./optimizer.js";
 import { PretrainDataset } from "./pretrain-dataset.js";
 import { seededUniform } from "./random.js";
@@ -49,7 +49,10 @@ export interface MaskExperimentData {
 export interface MaskExperimentOptions {
   readonly tokenizer: Tokenizer;
   readonly data: MaskExperimentData;
-  /** Default all six. `mismatch` needs `prefixLM`'s weights and trains nothing itself. */
+  /**
+   * Default the six arms of the seed question; `continued` (the consistency arm's control: as many extra
+   * pretraining steps, causal) is opt-in. `mismatch` evaluates `prefixLM`'s weights and trains nothing itself.
+   */
   readonly arms?: readonly MaskExperimentArm[];
   /** SFT seeds (data order, memory initialisation); default [1, 2, 3]. */
   readonly seeds?: readonly number[];
@@ -61,7 +64,10 @@ export interface MaskExperimentOptions {
   readonly pretrainSteps?: number;
   readonly pretrainBatchSize?: number;
   readonly pretrainLearningRate?: number;
-  /** Optimizer steps of hybrid-mask continued pretraining for the consistency arm (default pretrainSteps / 4). */
+  /**
+   * Optimizer steps of continued pretraining: hybrid-mask for the consistency arm, causal for its control arm
+   * `continued` (default pretrainSteps / 4).
+   */
   readonly consistencySteps?: number;
   readonly sftEpochs?: number;
   readonly sftBatchSize?: number;
@@ -90,7 +96,11 @@ export interface MaskExperimentResult {
   readonly configuration: Record<string, unknown>;
   /** SFT prompts vs held-out prompts: counts and the overlap (always 0: an overlap stops the run). */
   readonly split: { readonly trainPrompts: number; readonly heldOutPrompts: number; readonly overlap: number };
-  readonly pretraining: { readonly finalLoss: number; readonly consistencyFinalLoss?: number };
+  readonly pretraining: {
+    readonly finalLoss: number;
+    readonly consistencyFinalLoss?: number;
+    readonly continuedFinalLoss?: number;
+  };
   readonly runs: MaskExperimentRun[];
   readonly seconds: { readonly pretraining: number; readonly total: number };
 }
@@ -219,7 +229,7 @@ export async function runMaskExperiment(options: MaskExperimentOptions): Promise
   const started = performance.now();
   const progress = options.onProgress ?? (() => {});
   const { tokenizer, data } = options;
-  const arms = options.arms ?? MASK_EXPERIMENT_ARMS;
+  const arms = options.arms ?? MASK_EXPERIMENT_ARMS.filter((arm) => arm !== "continued");
   for (const arm of arms) {
     if (!MASK_EXPERIMENT_ARMS.includes(arm)) {
       throw new Error(`[experiment] unknown arm ${JSON.stringify(arm)}; use ${MASK_EXPERIMENT_ARMS.join(", ")}`);
@@ -300,30 +310,45 @@ export async function runMaskExperiment(options: MaskExperimentOptions): Promise
     maxSteps: pretrainSteps,
   });
   const baseWeights = base.stateDict();
-  let consistencyWeights: typeof baseWeights | undefined;
-  let consistencyFinalLoss: number | undefined;
-  if (arms.includes("consistency")) {
-    progress(`consistency: ${consistencySteps} steps of hybrid-mask continued pretraining`);
-    const hybrid = new HybridPretrainDataset(pretrainDataset, modelSeed);
-    const continued = await train({
-      ...pretrainCommon,
-      dataset: hybrid,
-      model: base,
-      epochs: Math.ceil(consistencySteps / pretrainBatches),
-      maxSteps: consistencySteps,
-      attention: (batch) => armAttention("prefix", batch),
-    });
-    consistencyWeights = base.stateDict();
-    consistencyFinalLoss = continued.lastLoss;
-  }
   base.dispose();
+  /** Continued pretraining from the shared checkpoint: hybrid-mask (consistency) or causal (its control). */
+  const continuePretraining = async (hybrid: boolean) => {
+    progress(
+      `${hybrid ? "consistency" : "continued"}: ${consistencySteps} steps of ${hybrid ? "hybrid" : "causal"}-mask continued pretraining`,
+    );
+    const model = MiniMindForCausalLM.fromStateDict(config, baseWeights, "pretrained");
+    try {
+      const continued = await train({
+        ...pretrainCommon,
+        model,
+        ...(hybrid
+          ? {
+              dataset: new HybridPretrainDataset(pretrainDataset, modelSeed),
+              attention: (batch: Batch) => armAttention("prefix", batch),
+            }
+          : {}),
+        epochs: Math.ceil(consistencySteps / pretrainBatches),
+        maxSteps: consistencySteps,
+      });
+      return { weights: model.stateDict(), finalLoss: continued.lastLoss };
+    } finally {
+      model.dispose();
+    }
+  };
+  const consistency = arms.includes("consistency") ? await continuePretraining(true) : undefined;
+  const continued = arms.includes("continued") ? await continuePretraining(false) : undefined;
   const pretrainingSeconds = (performance.now() - started) / 1000;
 
   const trainedArms = [...new Set(arms.map(weightsOf))];
   const runs: MaskExperimentRun[] = [];
   for (const seed of seeds) {
     for (const trainedArm of trainedArms) {
-      const weights = trainedArm === "consistency" ? (consistencyWeights as typeof baseWeights) : baseWeights;
+      const weights =
+        trainedArm === "consistency"
+          ? (consistency?.weights ?? baseWeights)
+          : trainedArm === "continued"
+            ? (continued?.weights ?? baseWeights)
+            : baseWeights;
       const model = MiniMindForCausalLM.fromStateDict(config, weights, `${trainedArm} start`);
       const memory =
         trainedArm === "memory"
@@ -410,7 +435,8 @@ export async function runMaskExperiment(options: MaskExperimentOptions): Promise
     split,
     pretraining: {
       finalLoss: pretrained.lastLoss,
-      ...(consistencyFinalLoss !== undefined ? { consistencyFinalLoss } : {}),
+      ...(consistency !== undefined ? { consistencyFinalLoss: consistency.finalLoss } : {}),
+      ...(continued !== undefined ? { continuedFinalLoss: continued.finalLoss } : {}),
     },
     runs,
     seconds: { pretraining: pretrainingSeconds, total: (performance.now() - started) / 1000 },

@@ -32,7 +32,8 @@ import { barChartSvg } from "./experiment-plot.js";
 /** Every flag with its default: the default configuration, sized for ≤ 45 minutes on 2 cores. */
 export const EXPERIMENT_DEFAULTS = {
   seeds: [1, 2, 3],
-  arms: [...MASK_EXPERIMENT_ARMS] as MaskExperimentArm[],
+  // The seed question's six; add `continued` (the consistency arm's control) with --arms.
+  arms: MASK_EXPERIMENT_ARMS.filter((arm) => arm !== "continued") as MaskExperimentArm[],
   collections: ["tang"] as string[],
   maxWorks: 3000,
   heldout: 0.1,
@@ -123,7 +124,7 @@ export const experimentMasksCommand: CliCommand = {
       .option("--pretrain-lr <rate>", "pretraining learning rate", decimal({ min: 0 }), d.pretrainLr)
       .option(
         "--consistency-steps <n>",
-        "hybrid-mask continued pretraining steps",
+        "continued-pretraining steps (consistency: hybrid mask; continued: causal)",
         integer({ min: 1 }),
         d.consistencySteps,
       )
@@ -139,7 +140,8 @@ export const experimentMasksCommand: CliCommand = {
 From ONE causally pretrained model, SFT under each arm with the same data order and hyperparameters, for
 every seed: causal (upstream), prefixLM (whole prompt bidirectional), segments (each prompt turn
 bidirectional), consistency (hybrid-mask continued pretraining first, then prefixLM), mismatch (prefixLM's
-weights served causally), memory (learned vectors before every sample, visible to all positions).
+weights served causally), memory (learned vectors before every sample, visible to all positions), and, with
+--arms, continued (as many extra pretraining steps as consistency, causal: its control).
 Scored on held-out works: real-data QA and a control task (which line holds a character named first);
 3-turn chats are timed with cache reuse (causal, segments) and re-encoding (prefixLM).
 
