@@ -6,6 +6,7 @@
 import type { CliCommand, CommandIo } from "./command.js";
 import { chatCommand } from "./commands/chat.js";
 import { dataCommand } from "./commands/data.js";
+import { demoCommand } from "./commands/demo.js";
 import { evalCommand } from "./commands/eval.js";
 import { experimentCommand } from "./commands/experiment-masks.js";
 import { generateCommand } from "./commands/generate.js";
@@ -40,6 +41,7 @@ export { sparkline } from "./terminal/sparkline.js";
 
 /** Every subcommand, in the order `--help` lists them. */
 export const commands: readonly CliCommand[] = [
+  demoCommand,
   dataCommand,
   pretrainCommand,
   sftCommand,

@@ -26,6 +26,7 @@ interface EvalFlags {
   show: number;
   maxNewTokens: number;
   threads?: number;
+  emptyThink: 0 | 1;
   json?: boolean;
 }
 
@@ -76,6 +77,12 @@ export const evalCommand: CliCommand = {
       .option("--show <n>", "print n answered questions beside the expected answers", integer({ min: 0 }), 5)
       .option("--max-new-tokens <n>", "longest answer in tokens", integer({ min: 1 }), 32)
       .option("--threads <n>", "matmul threads (default: every core)", integer({ min: 1, max: 64 }))
+      .option(
+        "--empty-think <0|1>",
+        "SFT files: 1 keeps the template's empty <think></think> block in the scored rows (for models trained with --empty-think 1, as the demo's)",
+        integer({ min: 0, max: 1 }),
+        0,
+      )
       .option("--json", "print the scores as one JSON object")
       .addHelpText(
         "after",
@@ -102,7 +109,7 @@ Examples:
             tokenizer,
             maxSeqLen: flags.maxSeqLen,
             addSystemRatio: 0,
-            emptyThinkRatio: 0,
+            emptyThinkRatio: flags.emptyThink,
           });
     const mask = await trainingMask(flags.mask);
     const attention = typeof mask === "function" ? mask : (batch: Batch) => batchAttention(batch, mask);
@@ -146,7 +153,7 @@ Examples:
         for (const entry of answered.slice(0, flags.show)) {
           const question = entry.messages.at(-1)?.content ?? "";
           io.stdout(
-            `${entry.match ? "✓" : "✗"} ${question}\n    expected ${entry.expected}\n    answered ${entry.answer}\n`,
+            `${entry.match ? "✓" : "✗"} ${question}\n    expected ${entry.expected}\n    answered ${entry.answer.replace(/\s+/g, " ")}\n`,
           );
         }
       }

@@ -30,6 +30,7 @@ import { type ChartSeries, writeLineChart } from "../plot/line-chart.js";
 import { InterruptedError, watchInterrupt } from "../terminal/interrupt.js";
 import { formatDuration, ProgressBar } from "../terminal/progress.js";
 import type { TrainingMask } from "./batch-mask.js";
+import { stepBudget } from "./time-budget.js";
 
 export type StageName = "pretrain" | "sft" | "lora";
 
@@ -52,6 +53,8 @@ export interface StageSettings {
   learningRate: number;
   warmup: number;
   maxSteps?: number;
+  /** Train for about this many minutes (a step count measured up front; see time-budget.ts). */
+  minutes?: number;
   /** Held-out JSONL of the same kind, evaluated every `evalEvery` steps and at the end. */
   eval?: string;
   evalEvery?: number;
@@ -63,6 +66,8 @@ export interface StageSettings {
   mask: TrainingMask;
   pack?: boolean;
   rank?: number;
+  /** SFT: share of rows that keep the template's empty <think> block (upstream 0.2). */
+  emptyThink?: number;
   threads?: number;
   json?: boolean;
 }
@@ -93,7 +98,8 @@ async function loadDataset(
     tokenizer,
     maxSeqLen: settings.maxSeqLen,
     seed: settings.seed,
-    ...(heldOut ? { addSystemRatio: 0, emptyThinkRatio: 0 } : {}),
+    ...(settings.emptyThink === undefined ? {} : { emptyThinkRatio: settings.emptyThink }),
+    ...(heldOut ? { addSystemRatio: 0, emptyThinkRatio: settings.emptyThink === 1 ? 1 : 0 } : {}),
   });
 }
 
@@ -174,6 +180,11 @@ function eventDisplay(settings: StageSettings, io: CommandIo) {
 export async function runStage(settings: StageSettings, io: CommandIo): Promise<StageOutcome> {
   if (settings.threads !== undefined) setMatmulThreads(settings.threads);
   const started = performance.now();
+  if (settings.resume === undefined && existsSync(join(settings.out, "metrics.jsonl"))) {
+    throw new Error(
+      `${settings.out} already holds a run (metrics.jsonl); add --resume to continue it, or choose another --out`,
+    );
+  }
   const tokenizer = Tokenizer.minimind();
   const model =
     settings.from === undefined
@@ -200,6 +211,23 @@ export async function runStage(settings: StageSettings, io: CommandIo): Promise<
           ...(settings.evalEvery === undefined ? {} : { every: settings.evalEvery }),
         };
   const parameters = countParameters(model.config);
+  let maxSteps = settings.maxSteps;
+  if (maxSteps === undefined && settings.minutes !== undefined) {
+    const budget = await stepBudget(
+      model.config,
+      dataset,
+      { ...settings, minutes: settings.minutes },
+      (performance.now() - started) / 1000,
+    );
+    maxSteps = budget.steps;
+    if (settings.json !== true) {
+      io.stderr(
+        budget.reused
+          ? `${settings.stage}: ${budget.steps} steps, as budgeted when this run started (${join(settings.out, "budget.json")})\n`
+          : `${settings.stage}: ${budget.steps} steps fit in ${settings.minutes.toFixed(1)} minutes (${budget.stepSeconds.toFixed(2)} s a step, measured)\n`,
+      );
+    }
+  }
   if (settings.json !== true) {
     io.stderr(
       `${settings.stage}: ${(parameters / 1e6).toFixed(2)}M parameters (hidden ${model.config.hidden_size}, ${model.config.num_hidden_layers} layers), ${dataset.length.toLocaleString("en-US")} rows of ≤ ${settings.maxSeqLen} tokens from ${settings.data}\n`,
@@ -228,7 +256,7 @@ export async function runStage(settings: StageSettings, io: CommandIo): Promise<
     signal: interrupt.signal,
     handleSignals: false,
     onEvent: eventDisplay(settings, io),
-    ...(settings.maxSteps === undefined ? {} : { maxSteps: settings.maxSteps }),
+    ...(maxSteps === undefined ? {} : { maxSteps }),
     ...(settings.checkpointEvery === undefined ? {} : { checkpointEvery: settings.checkpointEvery }),
     ...(typeof settings.resume === "string" ? { resume: settings.resume } : {}),
     ...(settings.resume === true ? { resume: "latest" } : {}),

@@ -50,6 +50,14 @@ export function stageSpecs(stage: StageName, defaults: StageDefaults): SettingSp
             description: "the model to fine-tune: a model folder or a pretrain/sft run folder (required)",
           },
           {
+            flag: "empty-think",
+            placeholder: "share",
+            parse: decimal({ min: 0, max: 1 }),
+            default: 0.2,
+            description:
+              "share of rows that keep the template's empty <think></think> block, as prompts with thinking off have it (upstream 0.2)",
+          },
+          {
             flag: "mask",
             placeholder: "strategy",
             default: "causal",
@@ -106,6 +114,12 @@ export function stageSpecs(stage: StageName, defaults: StageDefaults): SettingSp
       placeholder: "n",
       parse: integer({ min: 1 }),
       description: "stop after n optimizer steps (the schedule ends there)",
+    },
+    {
+      flag: "minutes",
+      placeholder: "m",
+      parse: decimal({ min: 0.1 }),
+      description: "train for about m minutes: the step count is measured up front (--max-steps wins)",
     },
     {
       flag: "eval",
