@@ -4,8 +4,13 @@
  * process's peak resident memory rose by more than the memory budget while it ran. It also classifies how a
  * case ended: a result, a clean labelled error (`[label] …`), or a raw engine error (a TypeError,
  * RangeError, … or any error without a label) that the suites count as a failure.
- * Not a sandbox: a synchronous infinite loop blocks the timer too; vitest's test timeout is the last line.
+ * A case that blocks the thread (a synchronous infinite loop, which no timer on this thread can interrupt) or
+ * whose memory runs away is caught by a guard thread: a worker that watches a shared heartbeat and the
+ * process's resident memory, and kills the process with the case's label on stderr once a case has run 10× its
+ * time budget or grown memory by 10× its budget, so CI fails loudly instead of hanging or swapping.
  */
+import { writeSync } from "node:fs";
+import { Worker } from "node:worker_threads";
 
 /** How a case ended. */
 export type Outcome = { kind: "result"; value: unknown } | { kind: "clean"; message: string };
@@ -16,6 +21,58 @@ export interface Budget {
   readonly milliseconds?: number;
   /** Megabytes by which the process's peak resident memory may grow while it runs (default 200). */
   readonly megabytes?: number;
+}
+
+/**
+ * Shared with the guard thread: [0] when the current case started (ms since the time origin, 0 = idle),
+ * [1] its time limit in ms, [2] resident bytes at its start, [3] its memory limit in bytes; then its label.
+ */
+const guardState = new Float64Array(new SharedArrayBuffer(4 * 8));
+const guardLabel = new Uint8Array(new SharedArrayBuffer(256));
+let guard: Worker | undefined;
+
+const guardSource = `
+const { workerData } = require("node:worker_threads");
+const { writeSync } = require("node:fs");
+const state = new Float64Array(workerData.state);
+const label = new Uint8Array(workerData.label);
+const origin = workerData.origin;
+setInterval(() => {
+  const started = state[0];
+  if (started === 0) return;
+  const elapsed = Date.now() - origin - started;
+  const grown = process.memoryUsage.rss() - state[2];
+  if (elapsed > state[1] || grown > state[3]) {
+    const name = Buffer.from(label).toString("utf8").replace(/\\0+$/, "");
+    writeSync(2, "[watchdog] " + name + (elapsed > state[1] ? " blocked the thread for " + Math.round(elapsed) + " ms" : " grew resident memory by " + Math.round(grown / 2 ** 20) + " MB") + "; killing the test process\\n");
+    process.kill(process.pid, "SIGKILL");
+  }
+}, 100);
+`;
+
+/** Starts the guard thread once per process; it never keeps the process alive. */
+function startGuard(): void {
+  if (guard !== undefined) return;
+  guard = new Worker(guardSource, {
+    eval: true,
+    workerData: { state: guardState.buffer, label: guardLabel.buffer, origin: Date.now() - performance.now() },
+  });
+  guard.unref();
+  guard.on("error", (error) => writeSync(2, `[watchdog] the guard thread failed: ${String(error)}\n`));
+}
+
+/** Tells the guard thread a case started (or, with undefined, that none runs). */
+function armGuard(label: string | undefined, milliseconds = 0, megabytes = 0): void {
+  if (label === undefined) {
+    guardState[0] = 0;
+    return;
+  }
+  guardLabel.fill(0);
+  guardLabel.set(new TextEncoder().encode(label).subarray(0, guardLabel.length - 1));
+  guardState[1] = 10 * milliseconds;
+  guardState[2] = process.memoryUsage.rss();
+  guardState[3] = 10 * megabytes * 2 ** 20;
+  guardState[0] = performance.now();
 }
 
 /** Peak resident memory of this process so far, in bytes (getrusage's ru_maxrss). */
@@ -38,8 +95,10 @@ export function isCleanError(error: unknown): error is Error {
 export async function watchCase(label: string, run: () => unknown, budget: Budget = {}): Promise<Outcome> {
   const milliseconds = budget.milliseconds ?? 1_000;
   const megabytes = budget.megabytes ?? 200;
+  startGuard();
   const peakBefore = peakResidentBytes();
   const start = performance.now();
+  armGuard(label, milliseconds, megabytes);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(
@@ -60,6 +119,7 @@ export async function watchCase(label: string, run: () => unknown, budget: Budge
     outcome = { kind: "clean", message: error.message };
   } finally {
     clearTimeout(timer);
+    armGuard(undefined);
   }
   const elapsed = performance.now() - start;
   if (elapsed > milliseconds)
