@@ -3,8 +3,9 @@
  * inside each function (never imported statically), so this package bundles and loads in a browser; there,
  * read the bytes yourself and use readSafetensors / writeSafetensors. Reads are careful (regular-files.ts):
  * regular files only, sizes and headers checked before the data is read, JSON files bounded in size and refused
- * when a key appears twice, every file-system error labelled with its path. Every write is atomic: the bytes go to a temporary
- * file in the same folder, are flushed, then renamed over the target, so a crash never leaves a torn file.
+ * when a key appears twice, every file-system error labelled with its path. Every write is atomic: the bytes go
+ * to a temporary file in the same folder, are flushed, then renamed over the target, so a crash never leaves a
+ * torn file.
  */
 import { type MiniMindConfig, miniMindConfigToJson, parseMiniMindConfig } from "./config.js";
 import {
