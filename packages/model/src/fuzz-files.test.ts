@@ -1,11 +1,13 @@
 /**
- * Fuzzing what a model folder holds (fast-check, fixed seeds, 8,600 cases): safetensors headers built from
+ * Fuzzing what a model folder holds (fast-check, fixed seeds, 8,800 cases): safetensors headers built from
  * hostile pieces, valid files with mutated bodies and header lengths, the same bytes read from disk,
- * config.json objects and texts (duplicate keys included), and shard indexes against their shards. Every case
+ * config.json objects and texts (duplicate keys included), shard indexes against their shards, and whole
+ * folders (a config field, a tensor dropped, renamed, reshaped or poisoned) through fromPretrained. Every case
  * runs under the watchdog (1 s, 200 MB, no raw engine error) and a result is checked against an independent
  * expectation: tensor bytes equal the input's at their offsets, a config within MINIMIND_CONFIG_LIMITS, a
- * joined checkpoint equal to the tensors the shards were made from. Not here: generate options, tokenizer
- * and chat input (fuzz-inputs.test.ts); the `.pth` reader has its own (pth-fuzz.test.ts).
+ * joined checkpoint equal to the tensors the shards were made from, a loaded model holding the written
+ * weights. Not here: generate options, tokenizer and chat input (fuzz-inputs.test.ts); the `.pth` reader has
+ * its own (pth-fuzz.test.ts).
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,14 +18,17 @@ import { fuzzCase, printTallies, totalCases } from "./__fixtures__/fuzz-tally.js
 import {
   countParameters,
   countParameterTensors,
+  createMiniMindConfig,
   MINIMIND_CONFIG_LIMITS,
   maxPositions,
+  miniMindConfigToJson,
   parameterShapes,
   parseMiniMindConfig,
   validateMiniMindConfig,
 } from "./config.js";
+import { MiniMindForCausalLM } from "./model.js";
 import { readSafetensors, type SafetensorsContents, type SafetensorsTensor, writeSafetensors } from "./safetensors.js";
-import { readMiniMindConfigFile, readSafetensorsFile } from "./safetensors-files.js";
+import { readMiniMindConfigFile, readSafetensorsFile, writeSafetensorsCheckpoint } from "./safetensors-files.js";
 import { joinSafetensorsShards, parseSafetensorsIndex } from "./sharded-safetensors.js";
 
 const encoder = new TextEncoder();
@@ -402,8 +407,81 @@ describe("shard indexes", () => {
   });
 });
 
+describe("whole checkpoint folders", () => {
+  const base = createMiniMindConfig({
+    hidden_size: 16,
+    num_hidden_layers: 1,
+    num_attention_heads: 2,
+    num_key_value_heads: 1,
+    vocab_size: 32,
+    max_position_embeddings: 32,
+  });
+  const source = new MiniMindForCausalLM(base, { seed: 3 });
+  const weights = source.stateDict();
+  afterAll(() => source.dispose());
+  const names = [...weights.keys()];
+
+  /** One change to a valid folder: a config field, a tensor dropped, renamed, reshaped or poisoned, or none. */
+  const change = fc.oneof(
+    fc.constant({ kind: "none" as const }),
+    fc.record({
+      kind: fc.constant("field" as const),
+      field: fc.constantFrom(...sizeFields, "eos_token_id"),
+      value: hostileValue,
+    }),
+    fc.record({
+      kind: fc.constantFrom("drop" as const, "rename" as const, "reshape" as const, "poison" as const),
+      tensor: fc.constantFrom(...names),
+    }),
+  );
+
+  it("fromPretrained on mutated folders: a clean refusal or the written weights, exactly (200 cases)", async () => {
+    let index = 0;
+    await fc.assert(
+      fc.asyncProperty(change, fc.boolean(), async (mutation, strict) => {
+        index += 1;
+        const directory = join(root, `folder-${index}`);
+        const configJson: Record<string, unknown> = miniMindConfigToJson(base);
+        const tensors = new Map(weights);
+        if (mutation.kind === "field") configJson[mutation.field] = mutation.value;
+        if (mutation.kind !== "none" && mutation.kind !== "field") {
+          const tensor = tensors.get(mutation.tensor) as SafetensorsTensor<"F32">;
+          tensors.delete(mutation.tensor);
+          if (mutation.kind === "rename") tensors.set(`${mutation.tensor}.renamed`, tensor);
+          if (mutation.kind === "reshape") tensors.set(mutation.tensor, { ...tensor, shape: [1, tensor.data.length] });
+          if (mutation.kind === "poison") {
+            const data = Float32Array.from(tensor.data);
+            data[data.length >> 1] = Number.NaN;
+            tensors.set(mutation.tensor, { ...tensor, data });
+          }
+        }
+        await writeSafetensorsCheckpoint(directory, tensors);
+        writeFileSync(join(directory, "config.json"), JSON.stringify(configJson));
+        const outcome = await fuzzCase("checkpoint folder", async () => {
+          const model = await MiniMindForCausalLM.fromPretrained(directory, { strict, warn: () => undefined });
+          try {
+            // every tensor the folder holds under a parameter's name is that parameter, value for value
+            for (const [name, parameter] of model.stateDict()) {
+              const written = tensors.get(name);
+              if (written !== undefined) expect(parameter.data).toEqual(written.data);
+            }
+            return model.config;
+          } finally {
+            model.dispose();
+          }
+        });
+        if (mutation.kind === "none") expect(outcome.kind).toBe("result");
+        if (mutation.kind === "poison" || mutation.kind === "reshape") expect(outcome.kind).toBe("clean");
+        if (strict && (mutation.kind === "drop" || mutation.kind === "rename")) expect(outcome.kind).toBe("clean");
+        rmSync(directory, { recursive: true, force: true });
+      }),
+      { numRuns: 200, seed: 18_007 },
+    );
+  });
+});
+
 describe("counts", () => {
-  it("ran at least 8,600 cases in this file", () => {
-    expect(totalCases()).toBeGreaterThanOrEqual(8_600);
+  it("ran at least 8,800 cases in this file", () => {
+    expect(totalCases()).toBeGreaterThanOrEqual(8_800);
   });
 });
