@@ -183,6 +183,8 @@ export interface ChatTiming {
   readonly reusedTokens: number[];
   /** Mean prompt tokens computed at each turn. */
   readonly computedTokens: number[];
+  /** Mean tokens generated at each turn (a reply may stop early at `<|im_end|>`). */
+  readonly generatedTokens: number[];
   /** Share of turns after the first that kept the cache. */
   readonly cacheReuseRate: number;
   readonly chats: number;
@@ -201,6 +203,7 @@ export async function timeChats(
   const milliseconds = new Array<number>(turns).fill(0);
   const reused = new Array<number>(turns).fill(0);
   const computed = new Array<number>(turns).fill(0);
+  const generated = new Array<number>(turns).fill(0);
   const counts = new Array<number>(turns).fill(0);
   let laterTurns = 0;
   let keptCache = 0;
@@ -220,6 +223,7 @@ export async function timeChats(
           if (statistics === undefined) throw new Error("[experiment] ChatSession reported no statistics");
           reused[turn] = (reused[turn] as number) + statistics.reusedTokens;
           computed[turn] = (computed[turn] as number) + statistics.newPromptTokens;
+          generated[turn] = (generated[turn] as number) + statistics.generatedTokens;
           counts[turn] = (counts[turn] as number) + 1;
           if (turn > 0) {
             laterTurns++;
@@ -238,6 +242,7 @@ export async function timeChats(
     turnMilliseconds: mean(milliseconds),
     reusedTokens: mean(reused),
     computedTokens: mean(computed),
+    generatedTokens: mean(generated),
     cacheReuseRate: laterTurns === 0 ? Number.NaN : keptCache / laterTurns,
     chats: chats.length,
   };

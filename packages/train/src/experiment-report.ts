@@ -100,8 +100,8 @@ export function maskExperimentChatTable(result: MaskExperimentResult): string {
   const turns = Math.max(...result.runs.map((run) => run.chat?.turnMilliseconds.length ?? 0));
   const turnHeaders = Array.from({ length: turns }, (_, turn) => `turn ${turn + 1} ms`);
   const lines = [
-    `| arm | served with | ${turnHeaders.join(" | ")} | prompt tokens computed at turn ${turns} | cache kept after turn 1 |`,
-    `| --- | --- | ${turnHeaders.map(() => "---").join(" | ")} | --- | --- |`,
+    `| arm | served with | ${turnHeaders.join(" | ")} | prompt tokens computed at turn ${turns} | tokens generated per turn | cache kept after turn 1 |`,
+    `| --- | --- | ${turnHeaders.map(() => "---").join(" | ")} | --- | --- | --- |`,
   ];
   for (const arm of timed) {
     const runs = result.runs.filter((run) => run.arm === arm && run.chat !== undefined);
@@ -111,8 +111,11 @@ export function maskExperimentChatTable(result: MaskExperimentResult): string {
     );
     const computed = formatInterval(tInterval(chat.map((timing) => timing.computedTokens[turns - 1] ?? Number.NaN)), 0);
     const reuse = tInterval(chat.map((timing) => timing.cacheReuseRate)).mean;
+    // Older results.json files have no generatedTokens.
+    const perTurnGenerated = chat.flatMap((timing) => timing.generatedTokens ?? []);
+    const generated = perTurnGenerated.length === 0 ? "—" : formatInterval(tInterval(perTurnGenerated), 1);
     lines.push(
-      `| ${arm} | ${MASK_NAMES[(runs[0] as MaskExperimentRun).servingMask]} | ${perTurn.join(" | ")} | ${computed} | ${(reuse * 100).toFixed(0)} % |`,
+      `| ${arm} | ${MASK_NAMES[(runs[0] as MaskExperimentRun).servingMask]} | ${perTurn.join(" | ")} | ${computed} | ${generated} | ${(reuse * 100).toFixed(0)} % |`,
     );
   }
   return lines.join("\n");
