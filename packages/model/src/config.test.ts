@@ -119,6 +119,19 @@ describe("createMiniMindConfig", () => {
     expect(createMiniMindConfig({ num_experts: 2, num_experts_per_tok: 3 }).use_moe).toBe(false);
   });
 
+  it("refuses a misspelt field instead of silently taking its default", () => {
+    expect(() => createMiniMindConfig({ hiden_size: 64 } as never)).toThrow(
+      /^\[config\] MiniMindConfig: unknown field "hiden_size"; expected MiniMindConfig fields \(upstream names\): hidden_size, num_hidden_layers, /,
+    );
+    expect(() => createMiniMindConfig({ model_type: "qwen3" } as never)).toThrow(/unknown field "model_type"/);
+    expect(() => createMiniMindConfig(7 as never)).toThrow(
+      "[config] MiniMindConfig: the options are 7; expected an object of MiniMindConfig fields",
+    );
+    // a whole config may be spread in, model_type included
+    const config = createMiniMindConfig({ hidden_size: 64 });
+    expect(createMiniMindConfig({ ...config, dropout: 0.1 }).dropout).toBe(0.1);
+  });
+
   it("validates a hand-built config object", () => {
     const config = { ...createMiniMindConfig(), rope_scaling: DEFAULT_ROPE_SCALING } as MiniMindConfig;
     expect(() => validateMiniMindConfig(config)).toThrow('"rope_scaling" is set but "inference_rope_scaling" is false');

@@ -144,6 +144,9 @@ export function describeBytes(bytes: number): string {
  * RoPE θ 1e6, tied embeddings, …) and the given fields, then validates it. `source` names the origin in errors.
  */
 export function createMiniMindConfig(options: MiniMindConfigOptions = {}, source = "MiniMindConfig"): MiniMindConfig {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    fail(source, `the options are ${describeValue(options)}; expected an object of MiniMindConfig fields`);
+  }
   const hiddenSize = options.hidden_size ?? 768;
   const numAttentionHeads = options.num_attention_heads ?? 8;
   // Derive only from numbers: arithmetic on a hostile value (say a deeply nested array) would run its
@@ -185,6 +188,18 @@ export function createMiniMindConfig(options: MiniMindConfigOptions = {}, source
     norm_topk_prob: options.norm_topk_prob ?? true,
     router_aux_loss_coef: options.router_aux_loss_coef ?? 5e-4,
   };
+  // A misspelt field would otherwise silently take its default; a whole config (model_type "minimind") may be spread in.
+  for (const name of Object.keys(options)) {
+    const spreadConfig = name === "model_type" && (options as { model_type?: unknown }).model_type === "minimind";
+    if (!(name in config) || (name === "model_type" && !spreadConfig)) {
+      fail(
+        source,
+        `unknown field "${name}"; expected MiniMindConfig fields (upstream names): ${Object.keys(config)
+          .filter((field) => field !== "model_type")
+          .join(", ")}`,
+      );
+    }
+  }
   validateMiniMindConfig(config, source);
   return Object.freeze(config);
 }
