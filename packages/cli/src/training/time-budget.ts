@@ -1,8 +1,8 @@
 /**
  * `--minutes`: turns a time budget into a step count, so a run stays reproducible and resumable (the trainer
- * counts steps, never the clock). Three optimizer steps of a scratch copy of the model (same configuration,
- * same data and batch settings, thrown away after) measure the seconds a step takes; the first, which pays
- * for warm-up, is left out. The count is saved in `<out>/budget.json`, so `--resume` keeps the same schedule.
+ * counts steps, never the clock). Five optimizer steps of a scratch copy of the model (same configuration,
+ * same data and batch settings, thrown away after) measure the seconds a step takes; the first two, which pay
+ * for warm-up, are left out. The count is saved in `<out>/budget.json`, so `--resume` keeps the same schedule.
  * Not here: the run itself (run.ts).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -29,7 +29,7 @@ export interface StepBudget {
   reused: boolean;
 }
 
-/** Seconds one optimizer step takes for this configuration and data (median-free: the mean of steps 2–3). */
+/** Seconds one optimizer step takes for this configuration and data (the mean of steps 3–5). */
 export async function measureStepSeconds(
   config: MiniMindConfig,
   dataset: TrainingDataset,
@@ -47,7 +47,7 @@ export async function measureStepSeconds(
       accumulationSteps: settings.accumulation,
       learningRate: settings.learningRate,
       seed: settings.seed,
-      maxSteps: 3,
+      maxSteps: 5,
       attention: settings.mask,
       handleSignals: false,
       onEvent: (event) => {
@@ -57,9 +57,11 @@ export async function measureStepSeconds(
   } finally {
     scratch.dispose();
   }
-  const first = elapsed[0] ?? 0;
+  // Steps 1 and 2 pay for warm-up (kernel compilation, first allocations): time steps 3 to 5.
+  const from = Math.min(2, elapsed.length - 1);
+  const first = elapsed[from - 1] ?? 0;
   const last = elapsed.at(-1) ?? first;
-  return elapsed.length > 1 ? (last - first) / (elapsed.length - 1) : Math.max(first, 1e-3);
+  return elapsed.length > from && from > 0 ? (last - first) / (elapsed.length - from) : Math.max(last, 1e-3);
 }
 
 /** The step count for `settings.minutes` minutes (less `spentSeconds`), measured or read from budget.json. */
