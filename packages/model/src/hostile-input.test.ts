@@ -78,6 +78,12 @@ describe("config.json: bounds before any allocation", () => {
     expect(await cleanError("parameterShapes", () => parameterShapes(huge))).toMatch(
       /"num_hidden_layers" is 1000000000/,
     );
+    expect(await cleanError("sed", () => new MiniMindForCausalLM(config, { sed: 1 } as never))).toBe(
+      '[MiniMindForCausalLM] unknown option "sed"; expected seed',
+    );
+    expect(await cleanError("seed 0.5", () => new MiniMindForCausalLM(config, { seed: 0.5 }))).toBe(
+      "[MiniMindForCausalLM] seed is 0.5; expected an integer",
+    );
     expect(await cleanError("null config", () => new MiniMindForCausalLM(null as never))).toBe(
       "[config] new MiniMindForCausalLM: the config is null; expected an object (see createMiniMindConfig)",
     );

@@ -258,6 +258,8 @@ export class MiniMindForCausalLM {
   constructor(config: MiniMindConfig, options: MiniMindInitOptions = {}) {
     validateMiniMindConfig(config, "new MiniMindForCausalLM"); // a hand-built config is checked like a file
     const loaded = (options as InternalInitOptions)[loadedWeights];
+    const unknown = Object.keys(options ?? {}).find((name) => name !== "seed");
+    if (unknown !== undefined) throw new Error(`[MiniMindForCausalLM] unknown option "${unknown}"; expected seed`);
     const seed = options.seed ?? 0;
     if (!Number.isSafeInteger(seed))
       throw new Error(`[MiniMindForCausalLM] seed is ${String(seed)}; expected an integer`);
