@@ -5,12 +5,14 @@
  * byte, then fine-tunes on question–answer pairs made from the poems ("next line of X?", "author of Y?")
  * and reports held-out SFT loss before and after. Rerunning resumes from the latest checkpoints.
  * Usage: tsx scripts/real-data-run.ts <output folder> [--megabytes 3] [--pretrain-minutes 14] [--sft-minutes 5]
+ *   [--threads 1]
  * Not a test; not part of the package build.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { countParameters, createMiniMindConfig, MiniMindForCausalLM } from "@minimind/model";
+import { setMatmulThreads } from "@minimind/tensor/internals";
 import { Tokenizer } from "@minimind/tokenizer";
 import { evaluate } from "../src/evaluate.js";
 import { PackedDataset } from "../src/packing.js";
@@ -33,6 +35,9 @@ const flag = (name: string, fallback: number) => {
 const megabytes = flag("megabytes", 3);
 const pretrainMinutes = flag("pretrain-minutes", 14);
 const sftMinutes = flag("sft-minutes", 5);
+// One core by default, as the README's run; also sidesteps the matmul worker pool (which twice hung a run
+// here when the machine was heavily oversubscribed: every thread parked in a futex wait).
+setMatmulThreads(flag("threads", 1));
 mkdirSync(output, { recursive: true });
 
 function log(message: string): void {
