@@ -193,3 +193,26 @@ describe("the kernel is chosen from the mask and the backend, not from the calle
     });
   });
 });
+
+describe("non-finite inputs", () => {
+  it("a NaN score reaches the output on every kernel, so a prefill and a decode step agree", () => {
+    scope(() => {
+      const data = inputs(1, 2, 1, 1, 9, 5);
+      const queryValues = Float32Array.from(data.query);
+      queryValues[2] = Number.NaN; // query head 0: every one of its scores is NaN (as with a NaN q_proj)
+      const query = tensor(queryValues, { shape: data.queryShape });
+      const keys = tensor(data.key, { shape: data.keyShape });
+      const values = tensor(data.value, { shape: data.keyShape });
+      // one query that sees every key: the unmasked kernel; a padded strategy: the tiled kernel
+      const tiledStrategy = and(causal, padding([0, 1, 1, 1, 1, 1, 1, 1, 1]));
+      expect(selectAttentionKernel(query, keys, values)).toBe("unmasked");
+      expect(selectAttentionKernel(query, keys, values, { strategy: tiledStrategy })).toBe("tiled");
+      for (const strategy of [causal, tiledStrategy]) {
+        const output = scaledDotProductAttention(query, keys, values, { strategy }).dataSync() as Float32Array;
+        // head 0 is NaN throughout (not zeros, as if fully masked); head 1 is untouched
+        expect(output.subarray(0, 8).every((value) => Number.isNaN(value))).toBe(true);
+        expect(output.subarray(8).every((value) => Number.isFinite(value))).toBe(true);
+      }
+    });
+  });
+});
