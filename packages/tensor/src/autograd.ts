@@ -3,7 +3,8 @@
  * node's backward rule (run under noGrad, inside a scope so every intermediate gradient is released),
  * gradients summed where paths meet, and accumulated into leaves' `.grad` across calls. Each node's saved
  * tensors are released as soon as backward has passed through it.
- * Not here: the rules (ops/primitives.ts) and graph recording (`apply` there, `customOp`).
+ * Not here: the rules (ops/primitives.ts and its families) and graph recording (`apply` in ops/apply.ts,
+ * `customOp`).
  */
 import { keep, scope } from "./memory.js";
 import { copyRaw, fullLike, reduceToShape } from "./ops/apply.js";

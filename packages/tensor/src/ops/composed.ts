@@ -10,7 +10,7 @@
  * range is diagnosed by the CPU's fused kernels only), and NaN ordering (argmax and top-k here rank NaN below
  * every number).
  * Not here: the choice between kernel and composition (fused.ts), the fused ops' autograd rules
- * (primitives.ts: each has a backward of its own, itself a fused kernel with a composition here).
+ * (nn.ts: each has a backward of its own, itself a fused kernel with a composition here).
  */
 import type { AdamWHyperparameters } from "../backend.js";
 import type { DType } from "../dtype.js";

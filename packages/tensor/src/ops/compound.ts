@@ -1,7 +1,8 @@
 /**
  * Compound ops: built only from primitives, so they need no backward of their own (autograd differentiates
  * through their parts). Intermediates are released by a scope around each op.
- * Not here: anything with its own kernel (primitives.ts) or without a gradient (non-differentiable.ts).
+ * Not here: anything with its own kernel (the op families of primitives.ts) or without a gradient
+ * (non-differentiable.ts).
  */
 import { uniform } from "../creation.js";
 import { scope } from "../memory.js";

@@ -2,7 +2,7 @@
  * Fused kernels, called with tensors: `fusedOp(backend, name)` gives the backend's kernel where it has one
  * (allocating the outputs), else the kernel's composition from primitives (composed.ts), run without
  * recording a graph and inside a scope. This is the one place that chooses, so every op built on a fused
- * kernel — the fused ops' rules in primitives.ts, argmax / top-k / multinomial, AdamW — runs on a backend
+ * kernel — the fused ops' rules in nn.ts, argmax / top-k / multinomial, AdamW — runs on a backend
  * that has the primitive kernels only. Also the public AdamW update.
  * Not here: the compositions themselves (composed.ts), the ops' validation (their front ends).
  */
