@@ -17,6 +17,7 @@ import type { DType } from "../dtype.js";
 import { scope } from "../memory.js";
 import { normalizeAxis, shapeSize } from "../shape.js";
 import { emptyTensor, noGrad, type Tensor } from "../tensor.js";
+import { lastAxisWidth } from "./apply.js";
 import {
   add,
   div,
@@ -37,10 +38,6 @@ import {
 import { takeAlongLastAxis } from "./indexing.js";
 import { assign, cast, concat, reshape, slice } from "./movement.js";
 import { max, sum } from "./reduce.js";
-
-function lastAxisWidth(x: Tensor): number {
-  return x.rank === 0 ? 1 : x.shape[x.rank - 1];
-}
 
 /** Mean over the last axis, kept as a size-1 axis. */
 function rowMean(x: Tensor): Tensor {
