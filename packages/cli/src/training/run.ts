@@ -6,12 +6,14 @@
  * and at the end the final model folder and the loss curve as SVG and PNG. Not here: flag declarations (the
  * command files and settings.ts) or what a mask means (batch-mask.ts).
  */
-import { existsSync, readFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { countParameters, createMiniMindConfig, MiniMindForCausalLM } from "@minimind/model";
 import { setMatmulThreads } from "@minimind/tensor/internals";
 import { Tokenizer } from "@minimind/tokenizer";
 import {
+  batchAttention,
+  evaluate,
   LoraAdapters,
   lora,
   PackedDataset,
@@ -232,6 +234,27 @@ export async function runStage(settings: StageSettings, io: CommandIo): Promise<
     io.stderr(
       `${settings.stage}: ${(parameters / 1e6).toFixed(2)}M parameters (hidden ${model.config.hidden_size}, ${model.config.num_hidden_layers} layers), ${dataset.length.toLocaleString("en-US")} rows of ≤ ${settings.maxSeqLen} tokens from ${settings.data}\n`,
     );
+  }
+  // The held-out loss before training, as step 0 of metrics.jsonl: the curve's first held-out point.
+  if (evaluation !== undefined && settings.resume === undefined) {
+    const mask = settings.mask;
+    const before = evaluate(model, evaluation.dataset, {
+      tokenizer,
+      batchSize: evaluation.batchSize,
+      maxRows: evaluation.maxRows,
+      attention: typeof mask === "function" ? mask : (batch) => batchAttention(batch, mask),
+    });
+    mkdirSync(settings.out, { recursive: true });
+    const record = {
+      step: 0,
+      eval_loss: before.loss,
+      eval_perplexity: before.perplexity,
+      eval_bits_per_byte: before.bitsPerByte ?? null,
+    };
+    appendFileSync(join(settings.out, "metrics.jsonl"), `${JSON.stringify(record)}\n`);
+    if (settings.json === true)
+      io.stdout(`${JSON.stringify({ event: "evaluation", stage: settings.stage, step: 0, ...before })}\n`);
+    else io.stderr(`step 0: held-out loss ${before.loss.toFixed(4)}, perplexity ${before.perplexity.toFixed(2)}\n`);
   }
   const interrupt = watchInterrupt({
     notify: (message) => io.stderr(`\n${message}\n`),
