@@ -22,7 +22,11 @@ export interface StageDefaults {
 /** The setting table of a stage (its defaults filled in). */
 export function stageSpecs(stage: StageName, defaults: StageDefaults): SettingSpec[] {
   const specs: SettingSpec[] = [
-    { flag: "out", placeholder: "dir", description: "run folder (checkpoints, metrics, loss curves, model/); required" },
+    {
+      flag: "out",
+      placeholder: "dir",
+      description: "run folder (checkpoints, metrics, loss curves, model/); required",
+    },
     ...(stage === "pretrain"
       ? [
           {
