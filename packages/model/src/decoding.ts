@@ -11,13 +11,19 @@ import { keep, noGrad, scope, type Tensor } from "@minimind/tensor";
 import { describeMaxPositions, type MiniMindConfig, maxPositions } from "./config.js";
 import { describeValue } from "./describe-value.js";
 import { checkLogits, type GenerationSettings, hitsStopString, seededUniform, selectToken } from "./generation.js";
-import type { ForwardOptions, ForwardResult } from "./model.js";
 
-/** What the loop needs of a model. */
+/** What the loop needs of a model (structural, so this file does not import the model: no import cycle). */
 export interface DecodingModel {
   readonly config: MiniMindConfig;
   training: boolean;
-  forward(options: ForwardOptions): ForwardResult;
+  forward(options: {
+    readonly inputIds: readonly (readonly number[])[];
+    readonly cache: KeyValueCache;
+    readonly attention: StrategyLike;
+    readonly logitsToKeep: number;
+    readonly attentionMask?: readonly (readonly number[])[];
+    readonly positionIds?: readonly (readonly number[])[];
+  }): { readonly logits: Tensor };
   createCache(): KeyValueCache;
 }
 
