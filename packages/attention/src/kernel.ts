@@ -325,7 +325,7 @@ export function attentionForward(inputs: AttentionInputs): AttentionForwardResul
               for (let j = 0; j < columns; j++) {
                 const score = (tile[tileRow + j] as number) * scale;
                 tile[tileRow + j] = score;
-                if (score > blockMax || score !== score) blockMax = score; // a NaN sticks: it must reach the output
+                if (score > blockMax || Number.isNaN(score)) blockMax = score; // a NaN sticks: it must reach the output
               }
             } else {
               for (let j = 0; j < columns; j++) {
@@ -335,7 +335,7 @@ export function attentionForward(inputs: AttentionInputs): AttentionForwardResul
                   if (scoreMod) score = scoreMod(score, b, head, position, keyStart + j);
                 }
                 tile[tileRow + j] = score;
-                if (score > blockMax || score !== score) blockMax = score; // a NaN sticks: it must reach the output
+                if (score > blockMax || Number.isNaN(score)) blockMax = score; // a NaN sticks: it must reach the output
               }
             }
             if (blockMax === Number.NEGATIVE_INFINITY) {
