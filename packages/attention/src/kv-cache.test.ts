@@ -1,4 +1,4 @@
-import { keep, memory, scope, type Tensor, tensor } from "@minimind/tensor";
+import { memory, scope, type Tensor, tensor } from "@minimind/tensor";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { maxRelativeError, randomArray } from "./__fixtures__/random-arrays.js";
