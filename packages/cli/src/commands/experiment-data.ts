@@ -69,9 +69,7 @@ export function controlConversation(work: Work, lineCount: number, seed: string)
   };
 }
 
-export function buildExperimentData(
-  options: ExperimentDataOptions,
-): MaskExperimentData & {
+export function buildExperimentData(options: ExperimentDataOptions): MaskExperimentData & {
   heldOut: { qa: ExperimentConversation[]; control: ExperimentConversation[] };
   summary: ExperimentDataSummary;
 } {
