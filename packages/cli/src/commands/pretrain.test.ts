@@ -45,6 +45,24 @@ describe("minimind pretrain", () => {
     expect(readdirSync(out)).toContain("checkpoint-3");
   });
 
+  it("turns --minutes into a measured step count, kept in budget.json for --resume; refuses to overwrite a run", () => {
+    const out = join(folder.path, "budgeted");
+    const flags = [data.pretrain, "--out", out, ...TINY_MODEL, ...TINY_BATCHES, "--epochs", "50", "--minutes", "0.1"];
+    const first = runCli(flags);
+    expect(first.status).toBe(0);
+    const budget = JSON.parse(readFileSync(join(out, "budget.json"), "utf8")) as { steps: number; stepSeconds: number };
+    expect(first.stderr).toContain(
+      `pretrain: ${budget.steps} steps fit in 0.1 minutes (${budget.stepSeconds.toFixed(2)} s a step, measured)`,
+    );
+    expect(first.stdout).toMatch(new RegExp(`^pretrain: ${budget.steps}/${budget.steps} steps`));
+    const again = runCli(flags);
+    expect(again.status).toBe(1);
+    expect(again.stderr).toContain(`${out} already holds a run (metrics.jsonl); add --resume to continue it`);
+    const resumed = runCli([...flags, "--resume"]);
+    expect(resumed.status).toBe(0);
+    expect(resumed.stderr).toContain(`pretrain: ${budget.steps} steps, as budgeted when this run started`);
+  });
+
   it("takes settings from a --config file, flags winning", () => {
     const out = join(folder.path, "configured");
     const config = join(folder.path, "tiny.json");
