@@ -9,6 +9,7 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { noGrad, scope } from "@minimind/tensor";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { watchCase } from "./__fixtures__/watchdog.js";
 import { createMiniMindConfig, MINIMIND_CONFIG_LIMITS, miniMindConfigToJson, parameterShapes } from "./config.js";
@@ -129,13 +130,17 @@ describe("weights: NaN and Infinity", () => {
     expect(await cleanError("NaN weight", () => MiniMindForCausalLM.fromPretrained(directory))).toBe(
       `[fromPretrained] ${directory}: tensor "${name}" holds NaN at flat index 37; weights must be finite (pass checkFinite: false to load them anyway)`,
     );
-    // With the check off the weights load, and generation stops with an error instead of emitting token 0.
-    // (The step varies by path: today the multi-token prefill hides this NaN and the first decode step shows it.)
+    // With the check off the weights load, and generation stops with an error instead of emitting token 0 —
+    // at the prefill already: forward (a multi-token prompt) and the decode steps see the same NaN.
     const loaded = await MiniMindForCausalLM.fromPretrained(directory, { checkFinite: false });
     try {
+      const logits = noGrad(() =>
+        scope(() => Float32Array.from(loaded.forward({ inputIds: [[1, 2, 3]] }).logits.dataSync() as Float32Array)),
+      );
+      expect(logits.some((value) => Number.isNaN(value))).toBe(true);
       expect(
         await cleanError("NaN logits", () => loaded.generate([[1, 2, 3]], { maxNewTokens: 4, eosTokenId: [] })),
-      ).toMatch(/^\[generate\] row 0, step \d: the logits hold NaN at token id 0; /);
+      ).toMatch(/^\[generate\] row 0, step 0: the logits hold NaN at token id 0; /);
       expect(
         await cleanError("NaN logits, sampling", () =>
           loaded.generate([[1, 2, 3]], { maxNewTokens: 4, doSample: true, seed: 1, eosTokenId: [] }),
