@@ -109,6 +109,7 @@ Examples:
       accumulation: 1,
       keepLast: 1,
       evalRows: 64,
+      evaluations: 4,
       checkpointEvery: 50,
       mask: "causal" as const,
       ...(flags.threads === undefined ? {} : { threads: flags.threads }),

@@ -60,6 +60,8 @@ export interface StageSettings {
   /** Held-out JSONL of the same kind, evaluated every `evalEvery` steps and at the end. */
   eval?: string;
   evalEvery?: number;
+  /** Without evalEvery: evaluate this many times, evenly spaced over the steps (when the step count is known). */
+  evaluations?: number;
   evalRows: number;
   checkpointEvery?: number;
   keepLast: number;
@@ -284,6 +286,12 @@ export async function runStage(settings: StageSettings, io: CommandIo): Promise<
     ...(typeof settings.resume === "string" ? { resume: settings.resume } : {}),
     ...(settings.resume === true ? { resume: "latest" } : {}),
     ...(evaluation === undefined ? {} : { evaluation }),
+    ...(evaluation !== undefined &&
+    settings.evalEvery === undefined &&
+    settings.evaluations !== undefined &&
+    maxSteps !== undefined
+      ? { evaluation: { ...evaluation, every: Math.max(1, Math.ceil(maxSteps / settings.evaluations)) } }
+      : {}),
   };
   let result: TrainResult;
   try {
