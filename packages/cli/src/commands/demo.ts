@@ -126,7 +126,7 @@ Examples:
       learningRate: 2e-3,
       warmup: 10,
       pack: true,
-      minutes: (budget * SHARES.pretrain - elapsed() + budget * 0.04) / 60,
+      minutes: Math.max(0.2, (budget * SHARES.pretrain - elapsed()) / 60),
     };
     reportStage(await runStage(pretrainSettings, io), pretrainSettings, io);
     const sftSettings: StageSettings = {
@@ -142,7 +142,7 @@ Examples:
       warmup: 5,
       // Answers are asked with thinking off, whose prompt ends in an empty <think></think>: train on that form.
       emptyThink: 1,
-      minutes: Math.max(0.2, (budget * (SHARES.pretrain + SHARES.sft) - elapsed() + budget * 0.04) / 60),
+      minutes: Math.max(0.2, (budget * (SHARES.pretrain + SHARES.sft) - elapsed()) / 60),
     };
     reportStage(await runStage(sftSettings, io), sftSettings, io);
 
