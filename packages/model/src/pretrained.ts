@@ -14,6 +14,7 @@ import {
   parameterShapes,
 } from "./config.js";
 import { describeValue } from "./describe-value.js";
+import { nodeFileAccess } from "./node-files.js";
 import { findPthFile, readPthFile, writePthFile } from "./pth-files.js";
 import { withTiedLmHead } from "./pth-writer.js";
 import { machineMemoryBytes } from "./regular-files.js";
@@ -237,8 +238,13 @@ export async function readPretrained(location: string, options: FromPretrainedOp
  * safetensors, as PyTorch's format — without executing anything. `config.json` sits in the folder.
  */
 async function locateWeights(location: string): Promise<{ directory: string; pthFile: string | undefined }> {
-  const { stat } = await import("node:fs/promises");
-  const { dirname, join } = await import("node:path");
+  const { fs, path } = await nodeFileAccess(
+    "fromPretrained",
+    "fromPretrained",
+    "use MiniMindForCausalLM.fromStateDict",
+  );
+  const { stat } = fs;
+  const { dirname, join } = path;
   const isFile = await stat(location).then(
     (entry) => entry.isFile(),
     () => false,
@@ -280,8 +286,8 @@ export async function writePretrained(
   const separator = directory.endsWith("/") ? "" : "/";
   let written: string[];
   if (format === "pth") {
-    const { mkdir } = await import("node:fs/promises");
-    await mkdir(directory, { recursive: true });
+    const { fs } = await nodeFileAccess("savePretrained", "savePretrained", "use model.stateDict() and writePth");
+    await fs.mkdir(directory, { recursive: true });
     const file = `${directory}${separator}model.pth`;
     await writePthFile(file, withTiedLmHead(stateDict, config));
     written = [file];

@@ -11,6 +11,7 @@ import { type ChatMessage, type SegmentRole, Tokenizer } from "@minimind/tokeniz
 import { parseMiniMindConfig } from "./config.js";
 import type { GenerateOptions } from "./generation.js";
 import { MiniMindForCausalLM } from "./model.js";
+import { nodeFileAccess } from "./node-files.js";
 import type { FromPretrainedOptions } from "./pretrained.js";
 import { readSafetensors } from "./safetensors.js";
 
@@ -126,8 +127,13 @@ export class TextModel {
    * vocabulary is MiniMind's 6,400 tokens (upstream checkpoints ship none); otherwise that is an error.
    */
   static async load(directory: string, options: FromPretrainedOptions = {}): Promise<TextModel> {
-    const { access } = await import("node:fs/promises");
-    const { join } = await import("node:path");
+    const { fs, path } = await nodeFileAccess(
+      "TextModel",
+      "TextModel.load",
+      "use TextModel.fromUrl or TextModel.fromFiles",
+    );
+    const { access } = fs;
+    const { join } = path;
     const model = await MiniMindForCausalLM.fromPretrained(directory, options);
     let hasTokenizer = true;
     await access(join(directory, "tokenizer.json")).catch(() => {
