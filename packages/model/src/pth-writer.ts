@@ -9,9 +9,8 @@
 
 import type { MiniMindConfig } from "./config.js";
 import { STORAGE_CLASS_DTYPES } from "./pickle-values.js";
-import { elementArrayConstructors } from "./pth.js";
 import { writeZipArchive } from "./pytorch-zip.js";
-import { type SafetensorsDtype, type SafetensorsTensor, shapeSize } from "./safetensors.js";
+import { elementArrayConstructors, type SafetensorsDtype, type SafetensorsTensor, shapeSize } from "./safetensors.js";
 
 export interface WritePthOptions {
   /** Names the file in error messages. */

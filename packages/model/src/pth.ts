@@ -21,7 +21,12 @@ import {
 } from "./pickle-values.js";
 import { isLegacyPth, readLegacyPth } from "./pth-legacy.js";
 import { type InflateRaw, readZipArchive } from "./pytorch-zip.js";
-import { dtypeByteSize, type SafetensorsDtype, type SafetensorsTensor } from "./safetensors.js";
+import {
+  dtypeByteSize,
+  elementArrayConstructors,
+  type SafetensorsDtype,
+  type SafetensorsTensor,
+} from "./safetensors.js";
 
 export interface ReadPthOptions {
   /** Names the file in error messages. */
@@ -52,25 +57,6 @@ export interface PthContents {
   readonly tensors: Map<string, SafetensorsTensor>;
   readonly key: string | undefined;
 }
-
-/** The typed array that carries each dtype's elements (16-bit floats as raw bits), as the safetensors reader uses. */
-export const elementArrayConstructors = {
-  BOOL: Uint8Array,
-  U8: Uint8Array,
-  I8: Int8Array,
-  F8_E4M3: Uint8Array,
-  F8_E5M2: Uint8Array,
-  I16: Int16Array,
-  U16: Uint16Array,
-  F16: Uint16Array,
-  BF16: Uint16Array,
-  I32: Int32Array,
-  U32: Uint32Array,
-  F32: Float32Array,
-  I64: BigInt64Array,
-  U64: BigUint64Array,
-  F64: Float64Array,
-} as const;
 
 type ElementArray = InstanceType<(typeof elementArrayConstructors)[SafetensorsDtype]>;
 

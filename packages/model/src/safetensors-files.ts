@@ -8,6 +8,7 @@
  * torn file.
  */
 import { type MiniMindConfig, miniMindConfigToJson, parseMiniMindConfig } from "./config.js";
+import { type FileSystem, nodeFileAccess, type Path, replaceFileAtomically } from "./node-files.js";
 import {
   allocateBytes,
   entryExists,
@@ -39,53 +40,9 @@ import {
 } from "./sharded-safetensors.js";
 import { findDuplicateJsonKey } from "./strict-json.js";
 
-type FileSystem = typeof import("node:fs/promises");
-type Path = typeof import("node:path");
-
-async function nodeModules(caller: string): Promise<{ fs: FileSystem; path: Path }> {
-  try {
-    const [fs, path] = await Promise.all([loadBuiltin<FileSystem>("node:fs/promises"), loadBuiltin<Path>("node:path")]);
-    if (typeof fs.readFile !== "function" || typeof path.join !== "function") throw new Error("not Node.js");
-    return { fs, path };
-  } catch {
-    throw new Error(
-      `[safetensors] ${caller} needs Node.js file access; in a browser, fetch the bytes and use readSafetensors`,
-    );
-  }
-}
-
-/**
- * Loads a Node built-in without a static or literal import, so bundlers for the browser neither fail on it
- * nor pull it in: `process.getBuiltinModule` (Node ≥ 20.16), else a dynamic import of a computed name.
- */
-async function loadBuiltin<Module>(name: string): Promise<Module> {
-  const nodeProcess = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-  if (typeof nodeProcess?.getBuiltinModule === "function") {
-    const loaded = nodeProcess.getBuiltinModule(name);
-    if (loaded !== undefined) return loaded as Module;
-  }
-  return (await import(/* webpackIgnore: true */ /* @vite-ignore */ name)) as Module;
-}
-
-let temporaryCounter = 0;
-
-/** Writes `bytes` to `target` atomically: temporary file in the same folder, fsync, rename. */
-async function writeFileAtomically(fs: FileSystem, target: string, bytes: Uint8Array): Promise<void> {
-  temporaryCounter += 1;
-  const temporary = `${target}.${process.pid}.${temporaryCounter}.${Math.random().toString(36).slice(2, 10)}.tmp`;
-  let handle: Awaited<ReturnType<FileSystem["open"]>> | undefined;
-  try {
-    handle = await fs.open(temporary, "wx");
-    await handle.writeFile(bytes);
-    await handle.sync();
-    await handle.close();
-    handle = undefined;
-    await fs.rename(temporary, target);
-  } catch (error) {
-    await handle?.close().catch(() => undefined);
-    await fs.rm(temporary, { force: true }).catch(() => undefined);
-    throw error;
-  }
+/** node:fs/promises and node:path, loaded lazily (node-files.ts), or an error saying what to use in a browser. */
+function nodeModules(caller: string): Promise<{ fs: FileSystem; path: Path }> {
+  return nodeFileAccess("safetensors", caller, "fetch the bytes and use readSafetensors");
 }
 
 /** The largest `config.json` read: 16 MiB (upstream's is under 2 KB). */
@@ -134,7 +91,7 @@ export async function writeSafetensorsFile(
 ): Promise<void> {
   const { fs } = await nodeModules("writeSafetensorsFile");
   const bytes = writeSafetensors(tensors, { source: file, ...options });
-  await writeFileAtomically(fs, file, bytes);
+  await replaceFileAtomically(fs, file, bytes);
 }
 
 /**
@@ -183,11 +140,11 @@ export async function writeSafetensorsCheckpoint(
   const { fs, path } = await nodeModules("writeSafetensorsCheckpoint");
   const { files, index } = shardSafetensors(tensors, options);
   await fs.mkdir(directory, { recursive: true });
-  for (const [file, bytes] of files) await writeFileAtomically(fs, path.join(directory, file), bytes);
+  for (const [file, bytes] of files) await replaceFileAtomically(fs, path.join(directory, file), bytes);
   const written = [...files.keys()];
   if (index !== undefined) {
     const json = `${JSON.stringify(safetensorsIndexToJson(index), null, 2)}\n`;
-    await writeFileAtomically(fs, path.join(directory, SAFETENSORS_INDEX_NAME), new TextEncoder().encode(json));
+    await replaceFileAtomically(fs, path.join(directory, SAFETENSORS_INDEX_NAME), new TextEncoder().encode(json));
     written.push(SAFETENSORS_INDEX_NAME);
   }
   for (const entry of await fs.readdir(directory)) {
@@ -209,7 +166,7 @@ export async function readMiniMindConfigFile(file: string): Promise<MiniMindConf
 export async function writeMiniMindConfigFile(file: string, config: MiniMindConfig): Promise<void> {
   const { fs } = await nodeModules("writeMiniMindConfigFile");
   const json = `${JSON.stringify(miniMindConfigToJson(config), null, 2)}\n`;
-  await writeFileAtomically(fs, file, new TextEncoder().encode(json));
+  await replaceFileAtomically(fs, file, new TextEncoder().encode(json));
 }
 
 /** A labelled error unless `directory` is a folder that can be read. */

@@ -114,7 +114,8 @@ const bytesPerElement: Record<SafetensorsDtype, number> = {
   F64: 8,
 };
 
-const arrayConstructors = {
+/** The typed array that carries each dtype's elements (16-bit floats as raw bits); shared with the `.pth` reader. */
+export const elementArrayConstructors = {
   BOOL: Uint8Array,
   U8: Uint8Array,
   I8: Int8Array,
@@ -360,7 +361,7 @@ export function readSafetensors(
     const end = header.dataStart + entry.dataOffsets[1];
     const copy = new Uint8Array(end - begin); // a fresh, aligned buffer holding exactly this tensor
     copy.set(file.subarray(begin, end));
-    const Constructor = arrayConstructors[entry.dtype];
+    const Constructor = elementArrayConstructors[entry.dtype];
     const data = new Constructor(copy.buffer, 0, (end - begin) / bytesPerElement[entry.dtype]);
     tensors.set(entry.name, { dtype: entry.dtype, shape: entry.shape, data } as SafetensorsTensor);
   }
@@ -463,10 +464,10 @@ function checkWritable(name: string, tensor: SafetensorsTensor, source: string):
   if (!(writableDtypes as readonly string[]).includes(tensor.dtype)) {
     fail(source, `${label} is ${tensor.dtype}; this writer stores only ${writableDtypes.join(", ")}`);
   }
-  if (!(tensor.data instanceof arrayConstructors[tensor.dtype])) {
+  if (!(tensor.data instanceof elementArrayConstructors[tensor.dtype])) {
     fail(
       source,
-      `${label} is ${tensor.dtype} but its data is a ${tensor.data?.constructor?.name ?? typeof tensor.data}; expected a ${arrayConstructors[tensor.dtype].name}`,
+      `${label} is ${tensor.dtype} but its data is a ${tensor.data?.constructor?.name ?? typeof tensor.data}; expected a ${elementArrayConstructors[tensor.dtype].name}`,
     );
   }
   if (!Array.isArray(tensor.shape) || !tensor.shape.every(isNonNegativeSafeInteger)) {
