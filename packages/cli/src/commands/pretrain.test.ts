@@ -47,7 +47,8 @@ describe("minimind pretrain", () => {
 
   it("turns --minutes into a measured step count, kept in budget.json for --resume; refuses to overwrite a run", () => {
     const out = join(folder.path, "budgeted");
-    const flags = [data.pretrain, "--out", out, ...TINY_MODEL, ...TINY_BATCHES, "--epochs", "50", "--minutes", "0.1"];
+    // enough epochs that the data never ends the run before the measured budget does, however fast the machine
+    const flags = [data.pretrain, "--out", out, ...TINY_MODEL, ...TINY_BATCHES, "--epochs", "5000", "--minutes", "0.1"];
     const first = runCli(flags);
     expect(first.status).toBe(0);
     const budget = JSON.parse(readFileSync(join(out, "budget.json"), "utf8")) as { steps: number; stepSeconds: number };
