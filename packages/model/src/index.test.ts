@@ -18,6 +18,7 @@ describe("@minimind/model public API", () => {
         "defaultIntermediateSize",
         "maxPositions",
         "miniMindConfigToJson",
+        "miniMindConfigToQwen3Json",
         "parameterShapes",
         "parseMiniMindConfig",
         "rotaryTables",

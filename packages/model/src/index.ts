@@ -27,6 +27,8 @@ export type { LinearAdapter } from "./layers.js";
 export type { ForwardOptions, ForwardResult, MiniMindInitOptions } from "./model.js";
 export { MiniMindForCausalLM } from "./model.js";
 export type { FromPretrainedOptions, SavePretrainedOptions } from "./pretrained.js";
+export type { Qwen3ConfigOptions } from "./qwen3-config.js";
+export { miniMindConfigToQwen3Json } from "./qwen3-config.js";
 export { rotaryTables } from "./rotary.js";
 export type { StateDict, StateDictReport } from "./state-dict.js";
 export { assertStateDictMatchesConfig, checkStateDict, stateDictToFloat32 } from "./state-dict.js";
