@@ -5,6 +5,7 @@
  */
 import type { CliCommand, CommandIo } from "./command.js";
 import { chatCommand } from "./commands/chat.js";
+import { convertCommand } from "./commands/convert.js";
 import { dataCommand } from "./commands/data.js";
 import { demoCommand } from "./commands/demo.js";
 import { evalCommand } from "./commands/eval.js";
@@ -49,6 +50,7 @@ export const commands: readonly CliCommand[] = [
   generateCommand,
   evalCommand,
   chatCommand,
+  convertCommand,
   maskCommand,
   experimentCommand,
   tokenizeCommand,
