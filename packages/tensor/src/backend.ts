@@ -177,8 +177,34 @@ export interface FusedKernels {
 /** Every kernel of the interface. */
 export interface Kernels extends PrimitiveKernels, FusedKernels {}
 
-/** What a backend provides: all the primitive kernels, any of the fused ones. */
-export type BackendKernels = PrimitiveKernels & Partial<FusedKernels>;
+/**
+ * A weight W [rows, columns] (PyTorch Linear layout) stored below float32 for inference, in the layout of
+ * `quantize.ts`: `data` holds the packed row bytes in int32 words (int8: rows padded to 32 bytes; bf16: rows
+ * padded to 8 values), `scales` the int8 format's float32 scale per block of 32 along a row ([rows,
+ * ⌈columns/32⌉]; null for bf16).
+ */
+export interface QuantizedBuffers {
+  readonly format: "int8" | "bf16";
+  readonly rows: number;
+  readonly columns: number;
+  readonly data: BackendBuffer;
+  readonly scales: BackendBuffer | null;
+}
+
+/**
+ * Optional kernels for sub-fp32 inference weights. A backend without them gets float32 weights instead (the
+ * front end dequantizes once on upload, `quantizeWeight`), so it computes the same values at float32 cost.
+ */
+export interface QuantizedKernels {
+  /**
+   * out [rows, n] = x [rows, k] · Wᵀ for x contiguous float32 and W [n, k] as stored; every output must equal
+   * the float32 matmul of x and the dequantized W (bit for bit on the CPU backend).
+   */
+  matmulQuantized(x: BufferView, weight: QuantizedBuffers, out: BackendBuffer): void;
+}
+
+/** What a backend provides: all the primitive kernels, any of the fused and quantized ones. */
+export type BackendKernels = PrimitiveKernels & Partial<FusedKernels> & Partial<QuantizedKernels>;
 
 export type PrimitiveKernelName = keyof PrimitiveKernels;
 export type FusedKernelName = keyof FusedKernels;

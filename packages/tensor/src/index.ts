@@ -12,6 +12,7 @@ setUp();
 export { backward, gradientNorm, zeroGrad } from "./autograd.js";
 export type { Backend } from "./backend.js";
 export { getBackend, listBackends, setBackend } from "./backend.js";
+export { getMatmulThreads, setMatmulThreads } from "./backends/cpu/wasm/matmul.js";
 export type { CreationOptions, RandomOptions } from "./creation.js";
 export {
   arange,
@@ -82,6 +83,8 @@ export { crossEntropy, rmsnorm, rope } from "./ops/nn.js";
 export type { MultinomialOptions } from "./ops/non-differentiable.js";
 export { argmax, multinomial, topk } from "./ops/non-differentiable.js";
 export { max, sum } from "./ops/reduce.js";
+export type { QuantizedFormat, QuantizeWeightOptions } from "./quantized.js";
+export { dequantizeWeight, matmulQuantized, QuantizedWeight, quantizeWeight } from "./quantized.js";
 export { manualSeed } from "./random.js";
 export type { MemoryInfo, NestedArray, TensorLike } from "./tensor.js";
 export { memory, noGrad, Tensor } from "./tensor.js";

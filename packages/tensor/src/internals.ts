@@ -30,6 +30,8 @@ export type {
   Kernels,
   PrimitiveKernelName,
   PrimitiveKernels,
+  QuantizedBuffers,
+  QuantizedKernels,
   ReduceOp,
   UnaryOp,
 } from "./backend.js";

@@ -13,6 +13,7 @@ import type {
   BinaryOp,
   BufferView,
   Kernels,
+  QuantizedKernels,
   ReduceOp,
   UnaryOp,
 } from "../../backend.js";
@@ -28,6 +29,7 @@ import {
   whereKernel,
 } from "./elementwise.js";
 import { cpuMatmul } from "./matmul.js";
+import { cpuMatmulQuantized } from "./quantized-matmul.js";
 import {
   adamwStep,
   argmaxRows,
@@ -114,7 +116,7 @@ function isTranscendental(op: UnaryOp): op is TranscendentalOp {
   return op === "exp" || op === "sigmoid" || op === "silu";
 }
 
-const kernels: Kernels = {
+const kernels: Kernels & QuantizedKernels = {
   unary(op: UnaryOp, x, out) {
     if (
       isTranscendental(op) &&
@@ -374,11 +376,15 @@ const kernels: Kernels = {
       asCpu(out, "output").view(),
     );
   },
+  matmulQuantized(x, weight, out) {
+    const scales = weight.scales === null ? null : asCpu(weight.scales, "scales");
+    cpuMatmulQuantized(x, asCpu(x.buffer, "input"), weight, asCpu(weight.data, "weight"), scales, asCpu(out, "output"));
+  },
 };
 
 export class CpuBackend implements Backend {
   readonly name = "cpu";
-  readonly kernels: Kernels = kernels;
+  readonly kernels: Kernels & QuantizedKernels = kernels;
   private plainBytes = 0;
   private plainBuffers = 0;
 

@@ -7,6 +7,7 @@
  * sizes in `job.ts`. Not here: threading, batching and operand layout decisions (`matmul.ts`, `threads.ts`).
  */
 import { gemvRowsFunction, gemvTransposedFunction } from "./gemv.js";
+import { quantizedKernelFunctions } from "./gemv-quantized.js";
 import { DESCRIPTOR_WORDS, FIELD, JOB_GEMM, JOB_GEMV_ROWS, KC, MC, MR, NC, NR } from "./job.js";
 import { FunctionBuilder, I32, ModuleBuilder, V128 } from "./wasm-emitter.js";
 
@@ -517,7 +518,13 @@ function gemmFunction(indices: { packA: number; packB: number; macro: number }):
 }
 
 /** Runs descriptors with the calling thread's scratch, each with the kernel it names. */
-function runJobsFunction(indices: { gemm: number; gemvRows: number; gemvTransposed: number }): FunctionBuilder {
+function runJobsFunction(indices: {
+  gemm: number;
+  gemvRows: number;
+  gemvTransposed: number;
+  /** Further kernels by job kind (the sub-fp32 weight kernels of gemv-quantized.ts). */
+  more: ReadonlyArray<{ kind: number; index: number }>;
+}): FunctionBuilder {
   const f = new FunctionBuilder("run_jobs", [I32, I32, I32, I32, I32], []);
   const [descriptors, count, packedA, packedB, tile] = [0, 1, 2, 3, 4];
   const index = f.local(I32);
@@ -548,6 +555,12 @@ function runJobsFunction(indices: { gemm: number; gemvRows: number; gemvTranspos
       f.get(pointer)
         .i32Load(FIELD.kind * 4)
         .set(kind);
+      for (const { kind: moreKind, index: moreIndex } of indices.more) {
+        f.get(kind)
+          .i32Const(moreKind)
+          .i32Eq()
+          .ifThen(() => f.get(pointer).call(moreIndex).i32Const(-1).set(kind));
+      }
       f.get(kind)
         .i32Const(JOB_GEMM)
         .i32Eq()
@@ -559,7 +572,13 @@ function runJobsFunction(indices: { gemm: number; gemvRows: number; gemvTranspos
               .i32Eq()
               .ifThen(
                 () => f.get(pointer).call(indices.gemvRows),
-                () => f.get(pointer).call(indices.gemvTransposed),
+                () =>
+                  f
+                    .get(kind)
+                    .i32Const(-1)
+                    .i32Eq()
+                    .i32Eqz()
+                    .ifThen(() => f.get(pointer).call(indices.gemvTransposed)),
               );
           },
         );
@@ -579,6 +598,7 @@ export function buildMatmulModule(sharedMemory: boolean): Uint8Array {
   const gemm = module.add(gemmFunction({ packA, packB, macro }));
   const gemvRows = module.add(gemvRowsFunction());
   const gemvTransposed = module.add(gemvTransposedFunction());
-  module.add(runJobsFunction({ gemm, gemvRows, gemvTransposed }));
+  const more = quantizedKernelFunctions().map(({ kind, fn }) => ({ kind, index: module.add(fn) }));
+  module.add(runJobsFunction({ gemm, gemvRows, gemvTransposed, more }));
   return module.encode();
 }

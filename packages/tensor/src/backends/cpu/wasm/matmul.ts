@@ -309,3 +309,37 @@ function run(
   }
   state.pool.dispatch(state.descriptors.ptr, tasks.length, (pointer) => runOwn(pointer, 1));
 }
+
+/**
+ * Runs `count` job descriptors of any kind the module dispatches (the sub-fp32 weight kernels of
+ * gemv-quantized.ts use it) on up to `threads` threads, the calling one included and never more than
+ * `setMatmulThreads` allows: `write(words, base, index)` fills descriptor `index` at `words[base …]`. Synchronous.
+ */
+export function runMatmulJobs(
+  count: number,
+  threads: number,
+  write: (words: Int32Array, base: number, index: number) => void,
+): void {
+  if (count === 0) return;
+  const state = getEngine();
+  let used = 1;
+  if (state.pool !== null && requestedThreads > 1 && threads > 1 && count > 1) {
+    used = 1 + state.pool.ensureWorkers(Math.min(threads, requestedThreads) - 1);
+  }
+  lastThreadCount = used;
+  const words = count * DESCRIPTOR_WORDS;
+  if (state.descriptors === null || state.descriptors.length < words) {
+    if (state.descriptors !== null) state.heap.free(state.descriptors);
+    state.descriptors = state.heap.alloc(Math.max(words, DESCRIPTOR_WORDS * 64));
+  }
+  const descriptor = state.descriptors.i32();
+  for (let index = 0; index < count; index++) write(descriptor, index * DESCRIPTOR_WORDS, index);
+  const own = scratchFor(state, 0);
+  const runOwn = (pointer: number, jobs: number) =>
+    state.kernels.run_jobs(pointer, jobs, own.packedA.ptr, own.packedB.ptr, own.tile.ptr);
+  if (used === 1 || state.pool === null) {
+    runOwn(state.descriptors.ptr, count);
+    return;
+  }
+  state.pool.dispatch(state.descriptors.ptr, count, (pointer) => runOwn(pointer, 1));
+}
