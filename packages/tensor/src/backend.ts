@@ -197,8 +197,9 @@ export interface QuantizedBuffers {
  */
 export interface QuantizedKernels {
   /**
-   * out [rows, n] = x [rows, k] · Wᵀ for x contiguous float32 and W [n, k] as stored; every output must equal
-   * the float32 matmul of x and the dequantized W (bit for bit on the CPU backend).
+   * out [rows, n] = x [rows, k] · Wᵀ for x contiguous float32 and W [n, k] as stored: the float32 matmul of x
+   * and the dequantized W (on the CPU backend bit for bit, except int8 with one row, which rounds x to int16
+   * per block of 32 — a stated bound, see backends/cpu/wasm/quantized.ts).
    */
   matmulQuantized(x: BufferView, weight: QuantizedBuffers, out: BackendBuffer): void;
 }

@@ -2,7 +2,13 @@ import { afterEach, describe, expect, it } from "vitest";
 import { type PackedWeight, packWeight, type QuantizedFormat, unpackWeight } from "../../../quantize.js";
 import { getHeap, type HeapBlock } from "./heap.js";
 import { getLastMatmulThreadCount, matmul, setMatmulThreads } from "./matmul.js";
-import { dequantizeHeap, type HeapQuantizedWeight, matmulQuantizedHeap } from "./quantized.js";
+import {
+  dequantizeHeap,
+  type HeapQuantizedWeight,
+  matmulQuantizedHeap,
+  quantizeActivations,
+  setIntegerInt8Gemv,
+} from "./quantized.js";
 
 /** Deterministic float32 values in [-1, 1) (a small LCG, independent of the code under test). */
 function values(length: number, seed: number): Float32Array {
@@ -24,6 +30,7 @@ function block(elements: number): HeapBlock {
 afterEach(() => {
   for (const allocated of blocks.splice(0)) getHeap().free(allocated);
   setMatmulThreads(2);
+  setIntegerInt8Gemv(true);
 });
 
 function toHeap(packed: PackedWeight): HeapQuantizedWeight {
@@ -91,6 +98,7 @@ describe.each(["int8", "bf16"] as const)("%s weights", (format) => {
       `rows %i, W [%i, %i], ${threads} thread(s): bit-identical to the float32 matmul of the dequantized weight`,
       (rows, n, k) => {
         setMatmulThreads(threads);
+        setIntegerInt8Gemv(false); // the widening GEMV; the integer one is tested below
         const { actual, expected } = run(format, rows, n, k, rows * 1000 + n * 7 + k);
         expectBitEqual(actual, expected);
       },
@@ -98,6 +106,7 @@ describe.each(["int8", "bf16"] as const)("%s weights", (format) => {
   }
 
   it("uses both threads for a large GEMV and gives the same bits as one thread", () => {
+    setIntegerInt8Gemv(format === "bf16"); // int8: the integer kernel (default); bf16: its only kernel
     setMatmulThreads(2);
     const two = run(format, 1, 1024, 1024, 5);
     expect(two.threads).toBe(2);
@@ -115,6 +124,82 @@ describe.each(["int8", "bf16"] as const)("%s weights", (format) => {
     out.f32().fill(Number.NaN);
     dequantizeHeap(toHeap(packed), out, 1, 2);
     expectBitEqual(out.f32().slice(1, 1 + n * k), unpackWeight(packed));
+  });
+});
+
+/**
+ * The integer int8 GEMV (int16 activations, see `quantizeActivations`) against the exact sum in float64 over
+ * the stored int8 values: y = Σ_p q_p·d_w,b(p)·a_p. The kernel's error has two parts, each bounded:
+ * the activations' rounding, |a_p − â_p·d_a,b| ≤ d_a,b/2·(1 + 2^-20), giving Σ_p |q_p·d_w,b|·d_a,b/2·(1 + 2^-20);
+ * and float32 rounding after the exact int32 block sums — the sum's conversion, d_w·d_a, the product, and the
+ * accumulation over ⌈blocks/4⌉ blocks per lane plus 2 lane additions — at most (⌈blocks/4⌉ + 5)·2^-24 relative
+ * (first order) of Σ_b |d_w,b·d_a,b·Σ q·â|, bounded here by the same sum with |a| (·(1 + 2^-15)).
+ */
+describe("int8 integer GEMV", () => {
+  for (const threads of [1, 2]) {
+    it.each(shapes.filter(([rows]) => rows === 1))(
+      `rows %i, W [%i, %i], ${threads} thread(s): within the stated bound of the exact product`,
+      (_rows, n, k) => {
+        setMatmulThreads(threads);
+        const { actual, packed } = run("int8", 1, n, k, 1000 + n * 7 + k);
+        const a = values(k, 1000 + n * 7 + k + 1);
+        const quantized = new Int8Array(packed.bytes.buffer);
+        const scales = packed.scales as Float32Array;
+        const rowBytes = Math.ceil(k / 32) * 32;
+        const blocks = Math.ceil(k / 32);
+        const activationScales = Array.from({ length: blocks }, (_, block) => {
+          const slice = Array.from(a.subarray(block * 32, Math.min(k, block * 32 + 32)), Math.abs);
+          return Math.fround(Math.max(...slice) / 32767);
+        });
+        for (let j = 0; j < n; j++) {
+          let exact = 0;
+          let activationPart = 0;
+          let magnitude = 0;
+          for (let p = 0; p < k; p++) {
+            const block = Math.floor(p / 32);
+            const w = (quantized[j * rowBytes + p] as number) * (scales[j * blocks + block] as number);
+            exact += w * (a[p] as number);
+            activationPart += (Math.abs(w) * (activationScales[block] as number)) / 2;
+            magnitude += Math.abs(w * (a[p] as number));
+          }
+          const rounding = (Math.ceil(blocks / 4) + 5) * 2 ** -24 * magnitude * (1 + 2 ** -15);
+          expect(Math.abs((actual[j] as number) - exact)).toBeLessThanOrEqual(
+            activationPart * (1 + 2 ** -20) + rounding,
+          );
+        }
+      },
+    );
+  }
+
+  it("a non-finite activation block gives NaN outputs (float32 would give non-finite ones)", () => {
+    const packed = packWeight(values(4 * 40, 1), 4, 40, "int8");
+    const a = block(40);
+    a.f32().set(values(40, 2));
+    a.f32()[35] = Number.POSITIVE_INFINITY;
+    const out = block(4);
+    matmulQuantizedHeap(a, 0, 1, toHeap(packed), out, 0, 1);
+    expect(Array.from(out.f32().subarray(0, 4)).every(Number.isNaN)).toBe(true);
+  });
+
+  it("rounds activations to int16 per block of 32 with |a − â·d| ≤ d/2, zero-padded", () => {
+    const k = 45;
+    const a = block(k + 1);
+    a.f32().set(values(k + 1, 9));
+    const addresses = quantizeActivations(a, 1, k);
+    const heap = getHeap();
+    const ints = new Int16Array(heap.memory.buffer, addresses.values, 64);
+    const scales = new Float32Array(heap.memory.buffer, addresses.scales, 2);
+    const source = a.f32();
+    for (let p = 0; p < 64; p++) {
+      if (p >= k) {
+        expect(ints[p]).toBe(0);
+        continue;
+      }
+      const scale = scales[Math.floor(p / 32)] as number;
+      const error = Math.abs((source[p + 1] as number) - (ints[p] as number) * scale);
+      expect(error).toBeLessThanOrEqual((scale / 2) * (1 + 2 ** -20));
+    }
+    expect(Math.max(...Array.from(ints.subarray(0, 32), Math.abs))).toBe(32767);
   });
 });
 
