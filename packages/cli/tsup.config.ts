@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { defineConfig, type Options } from "tsup";
+import { defineConfig } from "tsup";
 
 const { version } = JSON.parse(readFileSync(new URL("./package.json", import.meta.url), "utf8")) as {
   version: string;
@@ -9,21 +9,20 @@ const { version } = JSON.parse(readFileSync(new URL("./package.json", import.met
 // with `npx ./minimind-cli-x.y.z.tgz` before, and independently of, those packages being published. Their
 // third-party dependencies stay external and are declared in this package.json (checked by
 // scripts/check-package-boundaries.mjs). `bin` and the ESM entry share chunks (code splitting).
-// Source maps map stack traces back to file and line but carry no source text (sourcesContent: false), which
-// would otherwise double the tarball.
-const shared = {
-  sourcemap: true,
-  // import.meta.url in the CJS build (the shipped corpus is found relative to the module).
-  shims: true,
-  esbuildOptions(options) {
-    options.sourcesContent = false;
-  },
+// ESM only, like the packages it bundles (Node ≥ 20.19 can `require()` it). No source maps (they would double
+// the tarball) and minified (a tenth less packed size, scripts/check-package-sizes.mjs) with names kept, so a
+// stack trace (`--verbose`) still names every function.
+export default defineConfig({
+  entry: ["src/index.ts", "src/bin.ts"],
+  format: ["esm"],
+  dts: { entry: "src/index.ts" },
   target: "node20",
+  minify: true,
+  esbuildOptions(options) {
+    options.keepNames = true;
+    // The bundled tokenizer's non-ASCII text stays UTF-8 instead of \uXXXX escapes (twice the bytes).
+    options.charset = "utf8";
+  },
   noExternal: [/^@minimind\//],
   define: { __MINIMIND_CLI_VERSION__: JSON.stringify(version) },
-} satisfies Options;
-
-export default defineConfig([
-  { ...shared, entry: ["src/index.ts", "src/bin.ts"], format: ["esm"], dts: { entry: "src/index.ts" } },
-  { ...shared, entry: ["src/index.ts"], format: ["cjs"], dts: { entry: "src/index.ts" } },
-]);
+});

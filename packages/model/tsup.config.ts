@@ -1,11 +1,13 @@
 import { defineConfig } from "tsup";
 
+// ESM only: `require("@minimind/…")` (Node ≥ 20.19, require(esm)) and `import` load the same module, so a
+// process has one tensor world (see packages/tensor/README.md, "One module instance"). No source maps: dist/ is
+// unminified, readable code, so stack traces point at legible lines, and maps would double the tarball.
 export default defineConfig({
   entry: ["src/index.ts", "src/safetensors-entry.ts", "src/pytorch-entry.ts"],
-  format: ["esm", "cjs"],
+  format: ["esm"],
   dts: true,
   splitting: true,
-  sourcemap: true,
   clean: true,
   target: "node20",
 });

@@ -1,13 +1,15 @@
 import { defineConfig } from "tsup";
 
+// ESM only: `require("@minimind/…")` (Node ≥ 20.19, require(esm)) and `import` load the same module, so a
+// process has one tensor world (see packages/tensor/README.md, "One module instance"). No source maps: dist/ is
+// unminified, readable code, so stack traces point at legible lines, and maps would double the tarball.
 export default defineConfig({
   entry: ["src/index.ts", "src/gpujs.ts", "src/internals.ts"],
-  format: ["esm", "cjs"],
+  format: ["esm"],
   dts: true,
-  // Shared chunks for the entries in both formats: @minimind/tensor/gpujs and @minimind/tensor/internals must
-  // reach the same backend registry as @minimind/tensor (CommonJS included).
+  // Shared chunks for the entries: @minimind/tensor/gpujs and @minimind/tensor/internals must reach the same
+  // backend registry as @minimind/tensor.
   splitting: true,
-  sourcemap: true,
   clean: true,
   target: "node20",
 });

@@ -1,10 +1,30 @@
+import { readFile } from "node:fs/promises";
 import { defineConfig } from "tsup";
 
+// ESM only: `require("@minimind/…")` (Node ≥ 20.19, require(esm)) and `import` load the same module, so a
+// process has one tensor world (see packages/tensor/README.md, "One module instance"). No source maps: dist/ is
+// unminified, readable code, so stack traces point at legible lines, and maps would double the tarball.
 export default defineConfig({
   entry: ["src/index.ts"],
-  format: ["esm", "cjs"],
+  format: ["esm"],
   dts: true,
-  sourcemap: true,
   clean: true,
   target: "node20",
+  esbuildOptions(options) {
+    // Keep the embedded tokenizer's non-ASCII text as UTF-8 instead of \uXXXX escapes (twice the bytes).
+    options.charset = "utf8";
+  },
+  esbuildPlugins: [
+    {
+      // MiniMind's tokenizer files (data/*.json) are embedded once, as one compact string parsed at load,
+      // instead of esbuild's pretty-printed object literal (60 % larger, and slower to parse).
+      name: "embed-json-as-string",
+      setup(build) {
+        build.onLoad({ filter: /[\\/]data[\\/][^\\/]+\.json$/ }, async (args) => {
+          const compact = JSON.stringify(JSON.parse(await readFile(args.path, "utf8")));
+          return { contents: `export default JSON.parse(${JSON.stringify(compact)});`, loader: "js" };
+        });
+      },
+    },
+  ],
 });

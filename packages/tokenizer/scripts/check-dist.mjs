@@ -1,7 +1,9 @@
 /**
  * Packs @minimind/tokenizer as npm would publish it, unpacks the tarball into an empty folder and loads it
- * from both the ESM and the CJS build: `Tokenizer.minimind()` must work from the tarball alone (its data is
- * embedded in dist/). Not a unit test: it needs `pnpm build` first (run by `check:package`).
+ * with `import` and with `require` (the package is ESM only; Node ≥ 20.19 requires ESM): `Tokenizer.minimind()`
+ * must work from the tarball alone (its data is embedded in dist/, once: the tarball carries no copy of
+ * tokenizer.json beside it, and no source maps). Not a unit test: it needs `pnpm build` first (run by
+ * `check:package`).
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from "node:fs";
@@ -30,23 +32,27 @@ try {
     if (JSON.stringify(ids) !== "[1968,294,1950,1364]") throw new Error("unexpected ids " + JSON.stringify(ids));
     const text = tokenizer.applyChatTemplate([{ role: "user", content: "hi" }], { addGenerationPrompt: true });
     if (!text.endsWith("<|im_start|>assistant\\n<think>\\n\\n</think>\\n\\n")) throw new Error("bad chat template");
-    console.log(FORMAT + " build from the tarball: ok");`;
+    console.log(FORMAT + " of the tarball: ok");`;
   const run = (args) => execFileSync(process.execPath, args, { cwd: work, stdio: "inherit" });
-  run(["--input-type=module", "-e", `import { Tokenizer } from "@minimind/tokenizer"; const FORMAT = "ESM"; ${check}`]);
+  run([
+    "--input-type=module",
+    "-e",
+    `import { Tokenizer } from "@minimind/tokenizer"; const FORMAT = "import"; ${check}`,
+  ]);
   run([
     "--input-type=commonjs",
     "-e",
-    `const { Tokenizer } = require("@minimind/tokenizer"); const FORMAT = "CJS"; ${check}`,
+    `const { Tokenizer } = require("@minimind/tokenizer"); const FORMAT = "require (CommonJS)"; ${check}`,
   ]);
   const files = packed[0].files.map((file) => file.path);
-  for (const required of [
-    "data/tokenizer.json",
-    "data/tokenizer_config.json",
-    "data/NOTICE",
-    "dist/index.js",
-    "dist/index.cjs",
-  ]) {
+  for (const required of ["data/NOTICE", "dist/index.js", "dist/index.d.ts"]) {
     if (!files.includes(required)) throw new Error(`[check-dist] the tarball lacks ${required}`);
+  }
+  for (const file of files) {
+    if (file.endsWith(".map")) throw new Error(`[check-dist] the tarball contains a source map: ${file}`);
+    if (file.endsWith(".json") && file !== "package.json") {
+      throw new Error(`[check-dist] the tarball contains ${file}; the tokenizer files are embedded in dist/ once`);
+    }
   }
   if (files.some((file) => file.includes(".test."))) throw new Error("[check-dist] the tarball contains test files");
   console.log(
