@@ -1,5 +1,6 @@
+import { relaxedSimdSupported } from "@minimind/tensor/internals";
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { maxRelativeError, randomArray } from "./__fixtures__/random-arrays.js";
 import { createBlockMask } from "./block-mask.js";
 import { type AttentionShape, attentionBackward, attentionForward } from "./kernel.js";
@@ -20,6 +21,7 @@ import {
 } from "./masks.js";
 import { referenceAttention } from "./reference.js";
 import { type AttentionStrategy, defineScoreMod, type ScoreMod, toStrategy } from "./strategy.js";
+import { type AttentionSimdMode, attentionSimdMode, setAttentionSimd } from "./wasm-kernels.js";
 
 const TOLERANCE = 2e-5;
 
@@ -121,104 +123,123 @@ const builtIns: [string, AttentionStrategy][] = [
   ["head-dependent", headDependent],
 ];
 
-describe("attention kernel equals the dense float64 reference", () => {
-  for (const [name, strategy] of builtIns) {
-    it(`${name}: forward and backward, GQA 4:2, batch 2, blocks of 4`, () => {
-      expectMatchesReference({ strategy, shape: gqa(19), blockSize: 4, seed: 11 });
-    });
-  }
+/**
+ * Every case runs on each build of the kernel: wasm relaxed SIMD (where this engine has it), plain wasm SIMD,
+ * and the JavaScript loops ("off"; also what runs score mods on every build).
+ */
+const modes: { mode: AttentionSimdMode; skip: string | false }[] = [
+  { mode: "relaxed", skip: relaxedSimdSupported() ? false : `no relaxed SIMD in Node ${process.versions.node}` },
+  { mode: "simd", skip: false },
+  { mode: "off", skip: false },
+];
 
-  it("block size 1 and block size larger than the sequence give the same as the reference", () => {
-    expectMatchesReference({ strategy: packedDocuments([0, 0, 1, 1, 1, 2]), shape: gqa(6), blockSize: 1, seed: 3 });
-    expectMatchesReference({ strategy: prefixLM(2), shape: gqa(6), blockSize: 64, seed: 4 });
-  });
+for (const { mode, skip } of modes) {
+  describe.skipIf(skip !== false)(
+    `[${mode}${skip ? `: ${skip}` : ""}] attention kernel equals the dense float64 reference`,
+    () => {
+      const previous = attentionSimdMode();
+      beforeAll(() => setAttentionSimd(mode));
+      afterAll(() => setAttentionSimd(previous));
 
-  it("score mods: alibi and softcap, forward and backward", () => {
-    expectMatchesReference({ strategy: causal, shape: gqa(13), blockSize: 4, scoreMod: alibi(4), seed: 5 });
-    expectMatchesReference({
-      strategy: segments([0, 0, 0, 1, 1, 0, 1]),
-      shape: gqa(13),
-      blockSize: 3,
-      scoreMod: softcap(0.5),
-      seed: 6,
-    });
-    // a strategy carrying its own score mod
-    expectMatchesReference({
-      strategy: withScoreMod(slidingWindow(5), softcap(1)),
-      shape: gqa(11),
-      blockSize: 4,
-      seed: 7,
-    });
-  });
-
-  it("a custom scale is honoured", () => {
-    expectMatchesReference({ strategy: causal, shape: gqa(9), blockSize: 4, scale: 0.9, seed: 8 });
-  });
-
-  it("query offset (bottom-right alignment): 5 queries after 12 cached keys", () => {
-    for (const strategy of [
-      causal,
-      prefixLM(14),
-      segments([1, 0, 0, 1, 0, 1, 1, 1, 0, 0, 0, 1, 1, 1, 0, 0, 1]),
-      slidingWindow(3),
-    ]) {
-      expectMatchesReference({ strategy, shape: gqa(5, 17), blockSize: 4, seed: 9 });
-    }
-    // explicit top-left alignment too
-    expectMatchesReference({ strategy: causal, shape: gqa(5, 17), blockSize: 4, queryOffset: 0, seed: 10 });
-  });
-
-  it("fully-masked rows give zero output and zero gradient, never NaN", () => {
-    const shape = gqa(8);
-    for (const strategy of [and(causal, padding([0, 0, 0, 1, 1, 1, 1, 1])), not(bidirectional)]) {
-      const { forward, gradients, reference } = run({ strategy, shape, blockSize: 4, seed: 12 });
-      for (const array of [forward.output, gradients.gradQuery, gradients.gradKey, gradients.gradValue]) {
-        expect(array.every((entry) => Number.isFinite(entry))).toBe(true);
+      for (const [name, strategy] of builtIns) {
+        it(`${name}: forward and backward, GQA 4:2, batch 2, blocks of 4`, () => {
+          expectMatchesReference({ strategy, shape: gqa(19), blockSize: 4, seed: 11 });
+        });
       }
-      expect(maxRelativeError(forward.output, reference.output)).toBeLessThan(TOLERANCE);
-      expect(maxRelativeError(gradients.gradQuery, reference.gradQuery as Float64Array)).toBeLessThan(TOLERANCE);
-    }
-    // row 0 of and(causal, padding([0,0,0,1,…])) sees nothing: exact zeros and lse −∞
-    const { forward } = run({
-      strategy: and(causal, padding([0, 0, 0, 1, 1, 1, 1, 1])),
-      shape,
-      blockSize: 4,
-      seed: 13,
-    });
-    expect(Array.from(forward.output.subarray(0, 8))).toEqual(new Array(8).fill(0));
-    expect(forward.logSumExp[0]).toBe(Number.NEGATIVE_INFINITY);
-  });
 
-  it("a score mod that returns −∞ masks like the mask mod does", () => {
-    const scoreMod = defineScoreMod(
-      (score, _b, _h, query, key) => (query - key > 2 ? Number.NEGATIVE_INFINITY : score),
-      () => 1,
-    );
-    const viaScore = run({ strategy: causal, shape: gqa(9), blockSize: 4, scoreMod, seed: 14 });
-    const viaMask = run({ strategy: slidingWindow(3), shape: gqa(9), blockSize: 4, seed: 14 });
-    expect(maxRelativeError(viaScore.forward.output, viaMask.reference.output)).toBeLessThan(TOLERANCE);
-    expect(maxRelativeError(viaScore.gradients.gradKey, viaMask.reference.gradKey as Float64Array)).toBeLessThan(
-      TOLERANCE,
-    );
-  });
+      it("block size 1 and block size larger than the sequence give the same as the reference", () => {
+        expectMatchesReference({ strategy: packedDocuments([0, 0, 1, 1, 1, 2]), shape: gqa(6), blockSize: 1, seed: 3 });
+        expectMatchesReference({ strategy: prefixLM(2), shape: gqa(6), blockSize: 64, seed: 4 });
+      });
 
-  it("refuses a backward through a score mod without derivative, and mismatched block masks", () => {
-    const shape = gqa(4);
-    const scoreMod: ScoreMod = (score) => score * 2;
-    expect(() => run({ strategy: causal, shape, blockSize: 4, scoreMod, seed: 1 })).toThrow(
-      /no derivative.*defineScoreMod/,
-    );
-    const blockMask = createBlockMask(causal, { batch: 2, heads: 4, queryLength: 5, blockSize: 4 });
-    const data = randomArray(2 * 4 * 4 * 8, 1);
-    const kv = randomArray(2 * 2 * 4 * 8, 2);
-    expect(() => attentionForward({ query: data, key: kv, value: kv, shape, blockMask })).toThrow(
-      /rebuild it with createBlockMask/,
-    );
-    expect(() =>
-      attentionForward({ query: data, key: kv, value: kv, shape: { ...shape, keyValueHeads: 3 }, blockMask }),
-    ).toThrow(/multiple of keyValueHeads 3/);
-  });
-});
+      it("score mods: alibi and softcap, forward and backward", () => {
+        expectMatchesReference({ strategy: causal, shape: gqa(13), blockSize: 4, scoreMod: alibi(4), seed: 5 });
+        expectMatchesReference({
+          strategy: segments([0, 0, 0, 1, 1, 0, 1]),
+          shape: gqa(13),
+          blockSize: 3,
+          scoreMod: softcap(0.5),
+          seed: 6,
+        });
+        // a strategy carrying its own score mod
+        expectMatchesReference({
+          strategy: withScoreMod(slidingWindow(5), softcap(1)),
+          shape: gqa(11),
+          blockSize: 4,
+          seed: 7,
+        });
+      });
+
+      it("a custom scale is honoured", () => {
+        expectMatchesReference({ strategy: causal, shape: gqa(9), blockSize: 4, scale: 0.9, seed: 8 });
+      });
+
+      it("query offset (bottom-right alignment): 5 queries after 12 cached keys", () => {
+        for (const strategy of [
+          causal,
+          prefixLM(14),
+          segments([1, 0, 0, 1, 0, 1, 1, 1, 0, 0, 0, 1, 1, 1, 0, 0, 1]),
+          slidingWindow(3),
+        ]) {
+          expectMatchesReference({ strategy, shape: gqa(5, 17), blockSize: 4, seed: 9 });
+        }
+        // explicit top-left alignment too
+        expectMatchesReference({ strategy: causal, shape: gqa(5, 17), blockSize: 4, queryOffset: 0, seed: 10 });
+      });
+
+      it("fully-masked rows give zero output and zero gradient, never NaN", () => {
+        const shape = gqa(8);
+        for (const strategy of [and(causal, padding([0, 0, 0, 1, 1, 1, 1, 1])), not(bidirectional)]) {
+          const { forward, gradients, reference } = run({ strategy, shape, blockSize: 4, seed: 12 });
+          for (const array of [forward.output, gradients.gradQuery, gradients.gradKey, gradients.gradValue]) {
+            expect(array.every((entry) => Number.isFinite(entry))).toBe(true);
+          }
+          expect(maxRelativeError(forward.output, reference.output)).toBeLessThan(TOLERANCE);
+          expect(maxRelativeError(gradients.gradQuery, reference.gradQuery as Float64Array)).toBeLessThan(TOLERANCE);
+        }
+        // row 0 of and(causal, padding([0,0,0,1,…])) sees nothing: exact zeros and lse −∞
+        const { forward } = run({
+          strategy: and(causal, padding([0, 0, 0, 1, 1, 1, 1, 1])),
+          shape,
+          blockSize: 4,
+          seed: 13,
+        });
+        expect(Array.from(forward.output.subarray(0, 8))).toEqual(new Array(8).fill(0));
+        expect(forward.logSumExp[0]).toBe(Number.NEGATIVE_INFINITY);
+      });
+
+      it("a score mod that returns −∞ masks like the mask mod does", () => {
+        const scoreMod = defineScoreMod(
+          (score, _b, _h, query, key) => (query - key > 2 ? Number.NEGATIVE_INFINITY : score),
+          () => 1,
+        );
+        const viaScore = run({ strategy: causal, shape: gqa(9), blockSize: 4, scoreMod, seed: 14 });
+        const viaMask = run({ strategy: slidingWindow(3), shape: gqa(9), blockSize: 4, seed: 14 });
+        expect(maxRelativeError(viaScore.forward.output, viaMask.reference.output)).toBeLessThan(TOLERANCE);
+        expect(maxRelativeError(viaScore.gradients.gradKey, viaMask.reference.gradKey as Float64Array)).toBeLessThan(
+          TOLERANCE,
+        );
+      });
+
+      it("refuses a backward through a score mod without derivative, and mismatched block masks", () => {
+        const shape = gqa(4);
+        const scoreMod: ScoreMod = (score) => score * 2;
+        expect(() => run({ strategy: causal, shape, blockSize: 4, scoreMod, seed: 1 })).toThrow(
+          /no derivative.*defineScoreMod/,
+        );
+        const blockMask = createBlockMask(causal, { batch: 2, heads: 4, queryLength: 5, blockSize: 4 });
+        const data = randomArray(2 * 4 * 4 * 8, 1);
+        const kv = randomArray(2 * 2 * 4 * 8, 2);
+        expect(() => attentionForward({ query: data, key: kv, value: kv, shape, blockMask })).toThrow(
+          /rebuild it with createBlockMask/,
+        );
+        expect(() =>
+          attentionForward({ query: data, key: kv, value: kv, shape: { ...shape, keyValueHeads: 3 }, blockMask }),
+        ).toThrow(/multiple of keyValueHeads 3/);
+      });
+    },
+  );
+}
 
 describe("the reference itself", () => {
   it("its analytic backward matches central finite differences of its forward (float64)", () => {
@@ -257,55 +278,60 @@ describe("the reference itself", () => {
   });
 });
 
-describe("fuzzing the kernel against the reference (fast-check)", () => {
-  it("random lengths, segment vectors, document boundaries, block sizes and head groupings", () => {
-    const caseArbitrary = fc
-      .record({
-        length: fc.integer({ min: 1, max: 20 }),
-        cached: fc.integer({ min: 0, max: 6 }),
-        blockSize: fc.integer({ min: 1, max: 8 }),
-        keyValueHeads: fc.integer({ min: 1, max: 2 }),
-        group: fc.integer({ min: 1, max: 3 }),
-        kind: fc.constantFrom("segments", "document", "prefix", "window", "padding"),
-        seed: fc.integer({ min: 1, max: 1_000_000 }),
-      })
-      .chain((base) => {
-        const total = base.length + base.cached;
-        return fc
-          .record({
-            ar: fc.array(fc.integer({ min: 0, max: 2 }), { minLength: total, maxLength: total }),
-            documentSizes: fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 1, maxLength: 6 }),
-            number: fc.integer({ min: 1, max: total }),
-            keep: fc.array(fc.boolean(), { minLength: total, maxLength: total }),
-          })
-          .map((extra) => ({ ...base, ...extra }));
-      });
-    fc.assert(
-      fc.property(caseArbitrary, (c) => {
-        const strategy =
-          c.kind === "segments"
-            ? segments(c.ar)
-            : c.kind === "document"
-              ? packedDocuments(
-                  c.documentSizes.flatMap((size, id) => Array<number>(size).fill(id)),
-                  c.number % 2 ? causal : slidingWindow(c.number),
-                )
-              : c.kind === "prefix"
-                ? prefixLM(c.number)
-                : c.kind === "window"
-                  ? slidingWindow(c.number)
-                  : and(causal, padding(c.keep));
-        const shape: AttentionShape = {
-          batch: 1,
-          queryHeads: c.keyValueHeads * c.group,
-          keyValueHeads: c.keyValueHeads,
-          queryLength: c.length,
-          keyLength: c.length + c.cached,
-          headDim: 4,
-        };
-        expectMatchesReference({ strategy, shape, blockSize: c.blockSize, seed: c.seed });
-      }),
-      { numRuns: 120 },
-    );
+for (const { mode, skip } of modes) {
+  describe.skipIf(skip !== false)(`[${mode}] fuzzing the kernel against the reference (fast-check)`, () => {
+    const previous = attentionSimdMode();
+    beforeAll(() => setAttentionSimd(mode));
+    afterAll(() => setAttentionSimd(previous));
+    it("random lengths, segment vectors, document boundaries, block sizes and head groupings", () => {
+      const caseArbitrary = fc
+        .record({
+          length: fc.integer({ min: 1, max: 20 }),
+          cached: fc.integer({ min: 0, max: 6 }),
+          blockSize: fc.integer({ min: 1, max: 8 }),
+          keyValueHeads: fc.integer({ min: 1, max: 2 }),
+          group: fc.integer({ min: 1, max: 3 }),
+          kind: fc.constantFrom("segments", "document", "prefix", "window", "padding"),
+          seed: fc.integer({ min: 1, max: 1_000_000 }),
+        })
+        .chain((base) => {
+          const total = base.length + base.cached;
+          return fc
+            .record({
+              ar: fc.array(fc.integer({ min: 0, max: 2 }), { minLength: total, maxLength: total }),
+              documentSizes: fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 1, maxLength: 6 }),
+              number: fc.integer({ min: 1, max: total }),
+              keep: fc.array(fc.boolean(), { minLength: total, maxLength: total }),
+            })
+            .map((extra) => ({ ...base, ...extra }));
+        });
+      fc.assert(
+        fc.property(caseArbitrary, (c) => {
+          const strategy =
+            c.kind === "segments"
+              ? segments(c.ar)
+              : c.kind === "document"
+                ? packedDocuments(
+                    c.documentSizes.flatMap((size, id) => Array<number>(size).fill(id)),
+                    c.number % 2 ? causal : slidingWindow(c.number),
+                  )
+                : c.kind === "prefix"
+                  ? prefixLM(c.number)
+                  : c.kind === "window"
+                    ? slidingWindow(c.number)
+                    : and(causal, padding(c.keep));
+          const shape: AttentionShape = {
+            batch: 1,
+            queryHeads: c.keyValueHeads * c.group,
+            keyValueHeads: c.keyValueHeads,
+            queryLength: c.length,
+            keyLength: c.length + c.cached,
+            headDim: 4,
+          };
+          expectMatchesReference({ strategy, shape, blockSize: c.blockSize, seed: c.seed });
+        }),
+        { numRuns: 120 },
+      );
+    });
   });
-});
+}

@@ -6,13 +6,16 @@
  * probability tiles from that log-sum-exp. GQA reads the shared K/V head directly (nothing repeated). Extra
  * memory is block-sized float64 scratch (plus float64 dK/dV accumulators of one kv head in backward), kept
  * between calls; no T×T array exists. Fully-masked rows give zero output,
- * log-sum-exp −∞ and zero gradients. Not here: tensors and autograd (see `scaled-dot-product.ts`).
+ * log-sum-exp −∞ and zero gradients. Without a score mod and with headDim % 4 = 0 the same loops run in
+ * WebAssembly SIMD in float32 (`wasm-attention.ts`) unless MINIMIND_ATTENTION_SIMD=off; this file's
+ * JavaScript loops (float64 scratch) run score mods and the rest. Not here: tensors and autograd (see `scaled-dot-product.ts`).
  *
  * Layouts (contiguous, row-major): query [B, Hq, Tq, D], key/value [B, Hkv, Tk, D], output like query,
  * logSumExp [B, Hq, Tq]. Hq must be a multiple of Hkv; query head h reads kv head ⌊h / (Hq / Hkv)⌋.
  */
 import type { BlockMask } from "./block-mask.js";
 import type { ScoreMod } from "./strategy.js";
+import { backwardArrays, forwardArrays, simdApplicable } from "./wasm-attention.js";
 
 export interface AttentionShape {
   batch: number;
@@ -285,6 +288,8 @@ export function attentionForward(inputs: AttentionInputs): AttentionForwardResul
   const capacity = inputs.keyCapacity ?? keyLength;
   const blockSize = blockMask.blockSize;
   const queryOffset = blockMask.queryOffset;
+  const simd = simdApplicable(inputs.shape, scoreMod);
+  if (simd) return forwardArrays(simd, { shape: inputs.shape, blockMask, scale, capacity }, inputs); // wasm SIMD
   const output = new Float32Array(query.length);
   const logSumExp = new Float32Array(batch * queryHeads * queryLength);
   const tileRows = Math.min(blockSize, queryLength);
@@ -402,6 +407,8 @@ export function attentionBackward(
   const capacity = inputs.keyCapacity ?? keyLength;
   const blockSize = blockMask.blockSize;
   const queryOffset = blockMask.queryOffset;
+  const simd = simdApplicable(inputs.shape, scoreMod);
+  if (simd) return backwardArrays(simd, { shape: inputs.shape, blockMask, scale, capacity }, inputs); // wasm SIMD
   const gradQuery = new Float32Array(query.length);
   const gradKey = new Float32Array(key.length);
   const gradValue = new Float32Array(value.length);

@@ -16,11 +16,13 @@
  * Shapes: query [B, Hq, Tq, D]; key, value [B, Hkv, Tk, D] with Hq a multiple of Hkv; output [B, Hq, Tq, D].
  */
 import { customOp, matmul, noGrad, softmax, type Tensor, tensor, where } from "@minimind/tensor";
-import { cpuData, cpuView, empty, hasHostMemory } from "@minimind/tensor/internals";
+import { cpuData, cpuView, empty, getHeap, hasHostMemory } from "@minimind/tensor/internals";
 import { BlockMask } from "./block-mask.js";
 import { type AttentionShape, attentionBackward, attentionForward } from "./kernel.js";
 import { causal } from "./masks.js";
 import { type AttentionStrategy, type ScoreMod, type StrategyLike, toStrategy } from "./strategy.js";
+import { type SimdSettings, simdApplicable, simdBackward, simdForward } from "./wasm-attention.js";
+import type { AttentionSimdExports } from "./wasm-kernels.js";
 
 export interface ScaledDotProductAttentionOptions {
   /** The mask strategy. Default causal. Ignored when `blockMask` is given. */
@@ -204,6 +206,8 @@ export function scaledDotProductAttention(
       for (const [index, input] of contiguous.entries()) if (input !== inputs[index]) input.dispose();
     }
   };
+  const simd = simdApplicable(shape, scoreMod);
+  if (simd) return simdAttention(simd, query, key, value, { shape, blockMask, scale, capacity: shape.keyLength });
   const op = customOp({
     name: "scaledDotProductAttention",
     forward: (q, k, v) => {
@@ -252,6 +256,95 @@ export function scaledDotProductAttention(
         context.needsInputGrad[1] ? fromArray(gradients.gradKey, k.shape) : null,
         context.needsInputGrad[2] ? fromArray(gradients.gradValue, v.shape) : null,
       ];
+    },
+  });
+  return op(query, key, value);
+}
+
+/** The byte address of a host view in the wasm heap, or undefined when it lives elsewhere. */
+function heapAddress(view: Float32Array): number | undefined {
+  return view.buffer === getHeap().memory.buffer ? view.byteOffset : undefined;
+}
+
+/**
+ * The tiled kernel in wasm SIMD on tensors read and written in place in the heap (`wasm-attention.ts`):
+ * inputs made contiguous (a KV cache's key/value views are read in place), outputs allocated, and only then
+ * addresses taken (an allocation may grow the heap).
+ */
+function simdAttention(
+  kernels: AttentionSimdExports,
+  query: Tensor,
+  key: Tensor,
+  value: Tensor,
+  settings: SimdSettings,
+): Tensor {
+  const { shape } = settings;
+  const op = customOp({
+    name: "scaledDotProductAttention",
+    forward: (q, k, v) => {
+      const queries = (q as Tensor).contiguous();
+      const output = empty(queries.shape);
+      const logSumExp = empty([shape.batch, shape.queryHeads, shape.queryLength]);
+      // a KV cache's key/value views are read in place; other strided views are copied
+      const keyView = capacityView(k as Tensor, shape);
+      const valueView = capacityView(v as Tensor, shape);
+      const inPlace = keyView !== undefined && valueView !== undefined && keyView.capacity === valueView.capacity;
+      const capacity = inPlace ? keyView.capacity : shape.keyLength;
+      const keys = inPlace ? (k as Tensor) : (k as Tensor).contiguous();
+      const values = inPlace ? (v as Tensor) : (v as Tensor).contiguous();
+      try {
+        // every allocation is done: take the views again (an allocation may have grown the heap)
+        const views = inPlace
+          ? [capacityView(keys, shape)?.data, capacityView(values, shape)?.data]
+          : [cpuData(keys) as Float32Array, cpuData(values) as Float32Array];
+        const addresses = [cpuData(queries) as Float32Array, ...views, cpuData(output), cpuData(logSumExp)].map(
+          (view) => (view === undefined ? undefined : heapAddress(view as Float32Array)),
+        );
+        if (addresses.some((address) => address === undefined)) {
+          throw new Error("[scaledDotProductAttention] CPU tensors outside the wasm heap; cannot run the SIMD kernel");
+        }
+        const [qa, ka, va, oa, la] = addresses as [number, number, number, number, number];
+        simdForward(kernels, { ...settings, capacity }, { query: qa, key: ka, value: va, output: oa, logSumExp: la });
+      } finally {
+        if (queries !== q) queries.dispose();
+        if (keys !== k) keys.dispose();
+        if (values !== v) values.dispose();
+      }
+      return { output, saved: [logSumExp] };
+    },
+    backward: (gradOutput, context) => {
+      const inputs = [...(context.inputs as Tensor[]), context.output, context.saved[0] as Tensor, gradOutput];
+      const contiguous = inputs.map((input) => input.contiguous());
+      const [q, k, v] = context.inputs as [Tensor, Tensor, Tensor];
+      const gradients = [empty(q.shape), empty(k.shape), empty(v.shape)];
+      try {
+        const addresses = [...contiguous, ...gradients].map((tensor) => heapAddress(cpuData(tensor) as Float32Array));
+        if (addresses.some((address) => address === undefined)) {
+          throw new Error("[scaledDotProductAttention] CPU tensors outside the wasm heap; cannot run the SIMD kernel");
+        }
+        const [qa, ka, va, oa, la, ga, gq, gk, gv] = addresses as number[] as [
+          number,
+          number,
+          number,
+          number,
+          number,
+          number,
+          number,
+          number,
+          number,
+        ];
+        simdBackward(kernels, settings, {
+          ...{ query: qa, key: ka, value: va, output: oa, logSumExp: la, gradOutput: ga },
+          ...{ gradQuery: gq, gradKey: gk, gradValue: gv },
+        });
+      } finally {
+        for (const [index, input] of contiguous.entries()) if (input !== inputs[index]) input.dispose();
+      }
+      return gradients.map((gradient, index) => {
+        if (context.needsInputGrad[index]) return gradient;
+        gradient.dispose();
+        return null;
+      });
     },
   });
   return op(query, key, value);

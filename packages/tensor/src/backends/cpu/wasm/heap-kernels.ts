@@ -12,17 +12,20 @@ export interface Operand {
   offset: number;
 }
 
+/** A module of `functions` compiled and instantiated now on the heap's memory; its exports typed as `Exports`. */
+export function instantiateOnHeap<Exports>(functions: readonly FunctionBuilder[]): Exports {
+  const heap = getHeap();
+  const module = new ModuleBuilder(heap.shared);
+  for (const f of functions) module.add(f);
+  const compiled = new WebAssembly.Module(module.encode() as BufferSource);
+  return new WebAssembly.Instance(compiled, { env: { memory: heap.memory } }).exports as unknown as Exports;
+}
+
 /** A lazily built module of `functions` on the heap's memory; its exports typed as `Exports`. */
 export function heapModule<Exports>(functions: () => readonly FunctionBuilder[]): () => Exports {
   let exports: Exports | null = null;
   return () => {
-    if (exports === null) {
-      const heap = getHeap();
-      const module = new ModuleBuilder(heap.shared);
-      for (const f of functions()) module.add(f);
-      const compiled = new WebAssembly.Module(module.encode() as BufferSource);
-      exports = new WebAssembly.Instance(compiled, { env: { memory: heap.memory } }).exports as unknown as Exports;
-    }
+    exports ??= instantiateOnHeap<Exports>(functions());
     return exports;
   };
 }

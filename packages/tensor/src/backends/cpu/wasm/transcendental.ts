@@ -31,7 +31,7 @@ const POLYNOMIAL = [1.98756915e-4, 1.3981999507e-3, 8.3334519073e-3, 4.166579589
  * The float32 operations the kernels use, emitted either as f32x4/i32x4 SIMD (`vector`) or as scalar
  * f32/i32 instructions, so the body and the tail are one description of the algorithm.
  */
-class Lanes {
+export class Lanes {
   constructor(
     readonly f: FunctionBuilder,
     readonly vector: boolean,
@@ -102,7 +102,7 @@ class Lanes {
   }
 }
 
-interface ExpLocals {
+export interface ExpLocals {
   clamped: number;
   rounded: number;
   reduced: number;
@@ -111,7 +111,7 @@ interface ExpLocals {
   half: number;
 }
 
-function expLocals(lanes: Lanes): ExpLocals {
+export function expLocals(lanes: Lanes): ExpLocals {
   return {
     clamped: lanes.floatLocal(),
     rounded: lanes.floatLocal(),
@@ -122,8 +122,8 @@ function expLocals(lanes: Lanes): ExpLocals {
   };
 }
 
-/** Pops an argument, pushes its exp. */
-function emitExp(lanes: Lanes, locals: ExpLocals): void {
+/** Pops an argument, pushes its exp (float32, the kernels' exp: also used by @minimind/attention). */
+export function emitExp(lanes: Lanes, locals: ExpLocals): void {
   const { f } = lanes;
   const { clamped, rounded, reduced, squared, power, half } = locals;
   lanes.float(LOWER);

@@ -254,6 +254,46 @@ export class FunctionBuilder {
     return this.bytes(0x75);
   }
 
+  // Comparisons, lane selection and relaxed SIMD (the attention kernels of @minimind/attention).
+  f32Eq(): this {
+    return this.bytes(0x5b);
+  }
+  f32Gt(): this {
+    return this.bytes(0x5e);
+  }
+  /** IEEE maximum: NaN if either operand is NaN. */
+  f32x4Max(): this {
+    return this.simd(0xe9);
+  }
+  /** `(a & mask) | (b & ~mask)` for a, b, mask pushed in that order. */
+  v128Bitselect(): this {
+    return this.simd(0x52);
+  }
+  v128Or(): this {
+    return this.simd(0x50);
+  }
+  /** 1 if any bit of the vector is set, else 0. */
+  v128AnyTrue(): this {
+    return this.simd(0x53);
+  }
+  /**
+   * Relaxed SIMD `a·b + c` for a, b, c pushed in that order: fused or not, as the engine chooses (one
+   * rounding with an FMA unit). Needs an engine with relaxed SIMD (see `relaxedSimdSupported`).
+   */
+  f32x4RelaxedMadd(): this {
+    return this.simd(0x105);
+  }
+  /** `block` … `end` (no result): `brIf(0)` inside `body` leaves it. */
+  block(body: () => void): this {
+    this.bytes(0x02, 0x40);
+    body();
+    return this.bytes(0x0b);
+  }
+  /** Branch to the `depth`-th enclosing block/loop label if the popped i32 is non-zero. */
+  brIf(depth: number): this {
+    return this.bytes(0x0d, ...unsignedLeb128(depth));
+  }
+
   // Calls and control flow.
   call(functionIndex: number): this {
     return this.bytes(0x10, ...unsignedLeb128(functionIndex));
@@ -343,5 +383,23 @@ export class ModuleBuilder {
       ...section(10, vector(this.functions.map((fn) => fn.encodeBody()))),
     ];
     return new Uint8Array(bytes);
+  }
+}
+
+/** Whether this engine validates relaxed SIMD (`f32x4.relaxed_madd`): Node 22+, Chromium 114+; not Node 20. */
+export function relaxedSimdSupported(): boolean {
+  const probe = new FunctionBuilder("probe", [], [V128]);
+  probe.v128Zero().v128Zero().v128Zero().f32x4RelaxedMadd();
+  const types = [0x60, 0x00, 0x01, V128];
+  const bytes = [
+    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+    ...section(1, vector([types])),
+    ...section(3, vector([[0]])),
+    ...section(10, vector([probe.encodeBody()])),
+  ];
+  try {
+    return WebAssembly.validate(new Uint8Array(bytes));
+  } catch {
+    return false;
   }
 }
