@@ -39,6 +39,43 @@ describe("minimind data", () => {
     expect(readFileSync(join(again, "sft.jsonl"), "utf8")).toBe(readFileSync(join(out, "sft.jsonl"), "utf8"));
   });
 
+  it("--famous keeps only 唐诗三百首 and 宋词三百首, with the same held-out split as the whole corpus", () => {
+    const out = join(folder.path, "famous");
+    const args = ["data", "--collections", "tang", "--famous", "--kinds", "next-line", "--out", out];
+    const result = runCli([...args, "--json"]);
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+    const manifest = JSON.parse(result.stdout);
+    expect(manifest.famous).toBe(true);
+    // 唐诗三百首 has about three hundred poems (the source's list matched against 全唐诗 by title and author).
+    const works = manifest.works.train + manifest.works.heldOut;
+    expect(works).toBeGreaterThan(250);
+    expect(works).toBeLessThan(330);
+    const questions = readJsonl(join(out, "sft.jsonl"));
+    expect(questions.every((record) => record.kind === "next-line")).toBe(true);
+    const answer = (question: string) =>
+      questions.find((record) => (record.conversations as { content: string }[])[0]?.content === question);
+    // 静夜思 is famous; 帝京篇 (the first poem of 全唐诗) is not.
+    expect(answer("「床前看月光」的下一句是什么？")).toBeDefined();
+    expect(answer("「秦川雄帝宅」的下一句是什么？")).toBeUndefined();
+    // A work's side of the split depends only on (seed, title, author): every famous work held out here is
+    // held out of the whole corpus too, so training on --famous data never sees the whole corpus's held-out set.
+    const whole = join(folder.path, "whole-tang");
+    runCli(["data", "--collections", "tang", "--kinds", "next-line", "--out", whole]);
+    const wholeHeldOut = new Set(readFileSync(join(whole, "sft-heldout.jsonl"), "utf8").split("\n"));
+    const famousHeldOut = readFileSync(join(out, "sft-heldout.jsonl"), "utf8").split("\n").filter((l) => l !== "");
+    expect(famousHeldOut.length).toBeGreaterThan(0);
+    for (const line of famousHeldOut) expect(wholeHeldOut.has(line)).toBe(true);
+  });
+
+  it("--famous with files that mark no work famous fails naming them (exit 1)", () => {
+    const poems = join(folder.path, "plain-poems.jsonl");
+    writeFileSync(poems, `${JSON.stringify({ title: "t", author: "a", lines: ["一二三四五，", "六七八九十。"] })}\n`);
+    const result = runCli(["data", poems, "--famous", "--out", join(folder.path, "none")]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe(`minimind data: --famous: no work in ${poems} is marked "famous": true\n`);
+  });
+
   it("builds from the user's own JSONL and text, --json prints the manifest", () => {
     const works = join(folder.path, "mine.jsonl");
     writeFileSync(

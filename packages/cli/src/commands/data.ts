@@ -26,6 +26,7 @@ interface DataOptions {
   heldout: number;
   seed: string;
   maxWorks?: number;
+  famous?: boolean;
   maxCharacters: number;
   keepHeldoutText?: boolean;
   json?: boolean;
@@ -66,6 +67,7 @@ export const dataCommand: CliCommand = {
       .option("--heldout <share>", "share of works held out, in [0, 1)", fraction, 0.05)
       .option("--seed <text>", "split and sampling seed", "minimind")
       .option("--max-works <n>", "keep at most n works (a deterministic sample)", integer({ min: 1 }))
+      .option("--famous", "keep only the works marked famous (the shipped corpus: 唐诗三百首 and 宋词三百首)")
       .option("--max-characters <n>", "cut pretraining texts longer than this at line ends", integer({ min: 16 }), 512)
       .option("--keep-heldout-text", "keep held-out works' text in pretraining (only their questions are held out)")
       .option("--json", "print the summary as JSON")
@@ -86,6 +88,7 @@ Question kinds (SFT): next-line 「床前看月光」的下一句是什么？→
 Examples:
   minimind data                                   # the whole shipped corpus into ./minimind-data
   minimind data --collections tang --max-works 2000 --out small
+  minimind data --collections tang --famous --kinds next-line --out famous   # 唐诗三百首's next lines
   minimind data my-poems.jsonl notes.txt --heldout 0.1 --out mine`,
       );
   },
@@ -105,6 +108,16 @@ Examples:
     }
     if (contents.works.length + contents.texts.length + contents.conversations.length === 0) {
       throw new Error(`no works, texts or conversations in ${inputs.join(", ")}`);
+    }
+    if (parsed.famous === true) {
+      // Only works: the texts and conversations of input files carry no famous mark.
+      contents.works = contents.works.filter((work) => work.famous === true);
+      contents.texts = [];
+      contents.conversations = [];
+      if (contents.works.length === 0) {
+        const where = inputs.length === 0 ? "the selected collections" : inputs.join(", ");
+        throw new Error(`--famous: no work in ${where} is marked "famous": true`);
+      }
     }
 
     const datasets = buildDatasets({
@@ -137,6 +150,7 @@ Examples:
       collections: parsed.collections ?? null,
       kinds: parsed.kinds ?? QUESTION_KINDS,
       maxWorks: parsed.maxWorks ?? null,
+      famous: parsed.famous === true,
       maxCharacters: parsed.maxCharacters,
       splitRule: "held out when sha256(seed, 'split', title, author) / 2^32 < heldOutShare (the text when untitled)",
       files: paths,
