@@ -63,7 +63,9 @@ describe("minimind data", () => {
     const whole = join(folder.path, "whole-tang");
     runCli(["data", "--collections", "tang", "--kinds", "next-line", "--out", whole]);
     const wholeHeldOut = new Set(readFileSync(join(whole, "sft-heldout.jsonl"), "utf8").split("\n"));
-    const famousHeldOut = readFileSync(join(out, "sft-heldout.jsonl"), "utf8").split("\n").filter((l) => l !== "");
+    const famousHeldOut = readFileSync(join(out, "sft-heldout.jsonl"), "utf8")
+      .split("\n")
+      .filter((l) => l !== "");
     expect(famousHeldOut.length).toBeGreaterThan(0);
     for (const line of famousHeldOut) expect(wholeHeldOut.has(line)).toBe(true);
   });
