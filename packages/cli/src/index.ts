@@ -14,6 +14,7 @@ import { generateCommand } from "./commands/generate.js";
 import { loraCommand } from "./commands/lora.js";
 import { maskCommand } from "./commands/mask.js";
 import { pretrainCommand } from "./commands/pretrain.js";
+import { serveCommand } from "./commands/serve.js";
 import { sftCommand } from "./commands/sft.js";
 import { tokenizeCommand } from "./commands/tokenize.js";
 import { trainTokenizerCommand } from "./commands/train-tokenizer.js";
@@ -51,6 +52,7 @@ export const commands: readonly CliCommand[] = [
   evalCommand,
   chatCommand,
   convertCommand,
+  serveCommand,
   maskCommand,
   experimentCommand,
   tokenizeCommand,
