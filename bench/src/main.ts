@@ -2,6 +2,7 @@
  * `pnpm bench [suite…] [--json]`: runs the named suites (all when none is named). Human-readable lines by
  * default; with --json, one JSON object per result line on stdout and progress on stderr.
  */
+import { availableParallelism } from "node:os";
 import { suites } from "./suites/index.js";
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -24,18 +25,21 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const log = (line: string) => process.stderr.write(`${line}\n`);
+  // Which runtime measured the figures: every JSON line carries it too, so runs on Node 20 and 24 stay apart.
+  const runtime = `node ${process.version}`;
+  log(`# ${runtime} (V8 ${process.versions.v8}), ${process.platform}-${process.arch}, ${availableParallelism()} cores`);
   for (const suite of selected) {
     log(`# ${suite.name}: ${suite.description}`);
     for await (const result of suite.run({ log })) {
       if (json) {
-        process.stdout.write(`${JSON.stringify(result)}\n`);
+        process.stdout.write(`${JSON.stringify({ ...result, runtime })}\n`);
       } else {
         const peer =
           result.peer === null
             ? ""
             : `  vs ${result.peer} ${result.peerValue?.toPrecision(4)} → ratio ${result.ratio?.toFixed(2)}`;
         process.stdout.write(
-          `${result.suite}/${result.case}  ${result.metric} ${result.value.toPrecision(4)} ${result.unit}${peer}\n`,
+          `${result.suite}/${result.case} [${runtime}]  ${result.metric} ${result.value.toPrecision(4)} ${result.unit}${peer}\n`,
         );
       }
     }

@@ -36,3 +36,31 @@ export async function medianMs(fn: () => unknown | Promise<unknown>, runs = 5, w
   const mid = times.length >> 1;
   return times.length % 2 === 1 ? (times[mid] as number) : ((times[mid - 1] as number) + (times[mid] as number)) / 2;
 }
+
+/**
+ * Median time (ms) of each function over `runs` rounds, after `warmup` untimed calls each (so every wasm
+ * kernel has tiered up). Each round times every function once, in turn, so load from other processes on
+ * this shared machine hits all of them alike instead of whichever happened to run during it.
+ */
+export async function interleavedMedians<Name extends string>(
+  functions: Record<Name, () => unknown>,
+  runs: number,
+  warmup: number,
+): Promise<Record<Name, number>> {
+  const entries = Object.entries(functions) as Array<[Name, () => unknown]>;
+  for (const [, fn] of entries) for (let index = 0; index < warmup; index++) await fn();
+  const times = new Map<Name, number[]>(entries.map(([name]) => [name, []]));
+  for (let round = 0; round < runs; round++) {
+    for (const [name, fn] of entries) {
+      const start = performance.now();
+      await fn();
+      times.get(name)?.push(performance.now() - start);
+    }
+  }
+  const medians = {} as Record<Name, number>;
+  for (const [name, list] of times) {
+    list.sort((x, y) => x - y);
+    medians[name] = list[Math.floor(list.length / 2)] ?? Number.NaN;
+  }
+  return medians;
+}

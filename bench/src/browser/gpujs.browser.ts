@@ -5,9 +5,8 @@
  * the ratio compares like with like. Also reports what the page offers the CPU backend's matmul: whether it is
  * cross-origin isolated (SharedArrayBuffer, hence worker threads) and how a one-thread matmul compares.
  */
-import { matmul, randn, setBackend } from "@minimind/tensor";
+import { getMatmulThreads, matmul, randn, setBackend, setMatmulThreads } from "@minimind/tensor";
 import type { GpuJsBackend, GpuJsMode } from "@minimind/tensor/gpujs";
-import { getMatmulThreads, setMatmulThreads } from "@minimind/tensor/internals";
 import "@minimind/tensor/gpujs";
 import { type Measured, measure, timed } from "../suites/gpujs-measure.js";
 

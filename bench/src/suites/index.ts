@@ -4,12 +4,14 @@ import { attentionSuite } from "./attention.js";
 import { generateSuite } from "./generate.js";
 import { gpujsSuite } from "./gpujs.js";
 import { matmulSuite } from "./matmul.js";
+import { memorySuite } from "./memory.js";
 import { tokenizerSuite } from "./tokenizer.js";
 import { trainSuite } from "./train.js";
 
 export const suites: readonly Suite[] = [
   tokenizerSuite,
   matmulSuite,
+  memorySuite,
   attentionSuite,
   generateSuite,
   trainSuite,

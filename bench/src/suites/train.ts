@@ -15,6 +15,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { countParameters, createMiniMindConfig, MiniMindForCausalLM } from "@minimind/model";
+import { getMatmulThreads } from "@minimind/tensor";
 import { type TrainingDataset, type TrainingSample, train } from "@minimind/train";
 import type { BenchResult, Suite } from "../suite.js";
 import { TRAIN_PEER_SOURCE } from "./train-peer.js";
@@ -57,12 +58,6 @@ function randomTokens(rows: number): TrainingDataset {
       };
     },
   };
-}
-
-async function ourMatmulThreads(): Promise<number> {
-  const entry = new URL("../../../packages/tensor/dist/internals.js", import.meta.url).href;
-  const tensor = (await import(entry)) as { getMatmulThreads(): number };
-  return tensor.getMatmulThreads();
 }
 
 interface PeerFigures {
@@ -128,7 +123,7 @@ export const trainSuite: Suite = {
   name: "train",
   description: `@minimind/train full steps (forward, backward, clip, AdamW) tokens/s at seq ${SEQUENCE}, batch ${BATCH}, fp32, median of ${TIMED_STEPS} steps, vs PyTorch running upstream's model_minimind.py`,
   async *run({ log }) {
-    const threads = await ourMatmulThreads();
+    const threads = getMatmulThreads();
     const peer = peerSetup();
     if ("skipped" in peer) log(`train: peer skipped: ${peer.skipped}`);
     for (const { name, hidden, layers } of cases) {
@@ -156,7 +151,7 @@ export const trainSuite: Suite = {
       if (!("skipped" in peer)) {
         figures = runPeer(peer.python, peer.upstream, hidden, layers, threads);
         log(
-          `train: ${name}: ${figures.peer} (${figures.base_classes}, ${figures.parameters} parameters, ${figures.threads} thread(s)): ${figures.tokens_per_s.toFixed(0)} tokens/s (${(figures.step_ms / 1000).toFixed(2)} s a step); its 1024³ matmul ${figures.matmul_gflops.toFixed(0)} GFLOP/s`,
+          `train: ${name}: ${figures.peer} (${figures.base_classes}, ${figures.parameters} parameters, ${figures.threads} thread(s), OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset): ${figures.tokens_per_s.toFixed(0)} tokens/s (${(figures.step_ms / 1000).toFixed(2)} s a step); its 1024³ matmul ${figures.matmul_gflops.toFixed(0)} GFLOP/s`,
         );
       }
       const result: BenchResult = {
