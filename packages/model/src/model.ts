@@ -42,6 +42,7 @@ import { RotaryEmbedding } from "./rotary.js";
 import type { SafetensorsTensor } from "./safetensors.js";
 import { stateDictToFloat32 } from "./state-dict.js";
 import { type TokenRows, toRows } from "./token-rows.js";
+import { warnIfUnscoped } from "./unscoped-forward.js";
 
 // ---------------------------------------------------------------------------------------------------------
 // Parameters
@@ -417,9 +418,14 @@ export class MiniMindForCausalLM {
 
   /**
    * Logits for `inputIds`, and with `labels` the mean cross-entropy of logits[:, :-1] against labels[:, 1:]
-   * (−100 ignored). Create and read the results inside `scope` to release the intermediates.
+   * (−100 ignored). Create and read the results inside `scope` to release the intermediates: outside every
+   * scope they stay alive (until garbage-collected), and in development the first such call warns once.
    */
   forward(options: ForwardOptions): ForwardResult {
+    return warnIfUnscoped(this, () => this.computeForward(options));
+  }
+
+  private computeForward(options: ForwardOptions): ForwardResult {
     const ids = toRows(options.inputIds, "inputIds");
     const cache = options.cache;
     const pastLength = cache?.length ?? 0;

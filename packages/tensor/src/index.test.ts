@@ -93,6 +93,7 @@ describe("@minimind/tensor public API", () => {
         "keep",
         "memory",
         "scope",
+        "scopeDepth",
         // backend selection
         "getBackend",
         "listBackends",

@@ -33,7 +33,7 @@ export { customOp } from "./custom-op.js";
 export type { DType, TypedArray } from "./dtype.js";
 export type { GradcheckOptions, GradcheckResult } from "./gradcheck.js";
 export { gradcheck } from "./gradcheck.js";
-export { keep, scope } from "./memory.js";
+export { keep, scope, scopeDepth } from "./memory.js";
 export type { DropoutOptions } from "./ops/compound.js";
 export {
   dropout,

@@ -10,6 +10,7 @@ import {
   randn,
   rmsnorm,
   scope,
+  scopeDepth,
   silu,
   softmax,
   type Tensor,
@@ -54,6 +55,18 @@ describe("scopes and reference counting", () => {
     ).toThrow("boom");
     expect(memory().tensors).toBe(before);
     expect(() => scope(() => Promise.resolve(1))).toThrow("[scope] the function returned a Promise");
+  });
+
+  it("reports how many scopes are open, also after an exception", () => {
+    expect(scopeDepth()).toBe(0);
+    const depths = scope(() => [scopeDepth(), scope(() => scopeDepth())]);
+    expect(depths).toEqual([1, 2]);
+    expect(() =>
+      scope(() => {
+        throw new Error("boom");
+      }),
+    ).toThrow("boom");
+    expect(scopeDepth()).toBe(0);
   });
 
   it("keeps storage alive while any view of it lives", () => {

@@ -90,7 +90,7 @@ export function keep<T extends Trackable | readonly Trackable[]>(items: T): T {
   return items;
 }
 
-/** Number of scopes currently open (for diagnostics). */
+/** Number of scopes open now: 0 outside any `scope` (libraries use it to warn about work that leaks). */
 export function scopeDepth(): number {
   return scopeStack.length;
 }
