@@ -1,7 +1,7 @@
-import { relaxedSimdSupported } from "@minimind/tensor/internals";
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { maxRelativeError, randomArray } from "./__fixtures__/random-arrays.js";
+import { simdModes, useSimdMode } from "./__fixtures__/simd-modes.js";
 import { createBlockMask } from "./block-mask.js";
 import { type AttentionShape, attentionBackward, attentionForward } from "./kernel.js";
 import {
@@ -21,7 +21,6 @@ import {
 } from "./masks.js";
 import { referenceAttention } from "./reference.js";
 import { type AttentionStrategy, defineScoreMod, type ScoreMod, toStrategy } from "./strategy.js";
-import { type AttentionSimdMode, attentionSimdMode, setAttentionSimd } from "./wasm-kernels.js";
 
 const TOLERANCE = 2e-5;
 
@@ -123,23 +122,11 @@ const builtIns: [string, AttentionStrategy][] = [
   ["head-dependent", headDependent],
 ];
 
-/**
- * Every case runs on each build of the kernel: wasm relaxed SIMD (where this engine has it), plain wasm SIMD,
- * and the JavaScript loops ("off"; also what runs score mods on every build).
- */
-const modes: { mode: AttentionSimdMode; skip: string | false }[] = [
-  { mode: "relaxed", skip: relaxedSimdSupported() ? false : `no relaxed SIMD in Node ${process.versions.node}` },
-  { mode: "simd", skip: false },
-  { mode: "off", skip: false },
-];
-
-for (const { mode, skip } of modes) {
+for (const { mode, skip } of simdModes) {
   describe.skipIf(skip !== false)(
     `[${mode}${skip ? `: ${skip}` : ""}] attention kernel equals the dense float64 reference`,
     () => {
-      const previous = attentionSimdMode();
-      beforeAll(() => setAttentionSimd(mode));
-      afterAll(() => setAttentionSimd(previous));
+      useSimdMode(mode);
 
       for (const [name, strategy] of builtIns) {
         it(`${name}: forward and backward, GQA 4:2, batch 2, blocks of 4`, () => {
@@ -278,11 +265,9 @@ describe("the reference itself", () => {
   });
 });
 
-for (const { mode, skip } of modes) {
+for (const { mode, skip } of simdModes) {
   describe.skipIf(skip !== false)(`[${mode}] fuzzing the kernel against the reference (fast-check)`, () => {
-    const previous = attentionSimdMode();
-    beforeAll(() => setAttentionSimd(mode));
-    afterAll(() => setAttentionSimd(previous));
+    useSimdMode(mode);
     it("random lengths, segment vectors, document boundaries, block sizes and head groupings", () => {
       const caseArbitrary = fc
         .record({
