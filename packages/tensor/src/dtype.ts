@@ -48,3 +48,35 @@ export function dtypeOfArray(array: TypedArray): DType {
   if (array instanceof Int32Array) return "int32";
   return "bool";
 }
+
+/** A view of the same bytes as `array`. */
+function bytesOf(array: TypedArray): Uint8Array {
+  return new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
+}
+
+/**
+ * A new array of `array`'s type holding its elements bit for bit (NaN payloads, -0 and subnormals included).
+ * The bytes move through `Uint8Array` views, a plain memory copy on every engine; `slice()` of a typed array
+ * over a `SharedArrayBuffer` (the CPU backend's shared wasm heap) has been an element-by-element loop in some
+ * V8 versions. What remains is the cost of the fresh result memory, which any copy into a new array pays.
+ */
+export function copyOfArray(array: TypedArray): TypedArray {
+  const copy = createTypedArray(dtypeOfArray(array), array.length);
+  bytesOf(copy).set(bytesOf(array));
+  return copy;
+}
+
+/**
+ * Copies `source` into the start of `target` (at most its length): bit for bit through byte views when both
+ * hold the same element type, converting element by element otherwise.
+ */
+export function copyIntoArray(target: TypedArray, source: TypedArray): void {
+  if (source.length > target.length) {
+    throw new Error(`[tensor] cannot copy ${source.length} elements into ${target.length}`);
+  }
+  if (dtypeOfArray(source) === dtypeOfArray(target) && source.BYTES_PER_ELEMENT === target.BYTES_PER_ELEMENT) {
+    bytesOf(target).set(bytesOf(source));
+  } else {
+    target.set(source);
+  }
+}

@@ -94,10 +94,12 @@ describe("@minimind/tensor public API", () => {
         "memory",
         "scope",
         "scopeDepth",
-        // backend selection
+        // backend selection and the CPU backend's matmul threads
         "getBackend",
         "listBackends",
         "setBackend",
+        "getMatmulThreads",
+        "setMatmulThreads",
       ].sort(),
     );
   });
@@ -133,7 +135,8 @@ describe("@minimind/tensor/internals", () => {
     );
   });
 
-  it("shares no runtime name with the public entry", () => {
-    expect(Object.keys(internals).filter((name) => name in api)).toEqual([]);
+  it("shares no runtime name with the public entry but the thread knobs, public since they moved there", () => {
+    expect(Object.keys(internals).filter((name) => name in api)).toEqual(["getMatmulThreads", "setMatmulThreads"]);
+    expect(internals.setMatmulThreads).toBe(api.setMatmulThreads);
   });
 });

@@ -6,7 +6,7 @@
  * - `primitivesOnly(backend)`: a backend restricted to its primitive kernels, to test that they suffice;
  * - host memory for kernels written over raw arrays inside a `customOp`: `hasHostMemory`, `cpuData`,
  *   `cpuView`, `empty`;
- * - CPU backend knobs: the wasm matmul's thread count;
+ * - CPU backend knobs: the wasm matmul's thread count (also public now: `@minimind/tensor` exports them);
  * - for wasm kernels in other packages (the attention kernels): the wasm emitter, the pooled heap their
  *   modules share memory with, the float32 exp emission, and relaxed-SIMD detection;
  * - the op rule table's types and op list, and the composed oracles — each fused op built from primitives,

@@ -6,7 +6,7 @@
  * Not here: the ops themselves (ops/), backward traversal (autograd.ts), scopes (memory.ts).
  */
 import { type Backend, type BackendBuffer, type BufferView, getBackend, kernel } from "./backend.js";
-import type { DType, TypedArray } from "./dtype.js";
+import { copyOfArray, type DType, type TypedArray } from "./dtype.js";
 import { type Trackable, track } from "./memory.js";
 import { contiguousStrides, formatShape, isContiguousLayout, shapeSize } from "./shape.js";
 
@@ -289,6 +289,16 @@ export class Tensor implements Trackable {
     return new Tensor(this.storage, this.shape, this.strides, this.offset, this.dtype, false);
   }
 
+  /**
+   * A contiguous range of a buffer in host memory (a row slice, a reshape of one) copied out directly, bit for
+   * bit; null where the backend has no host memory or the view is strided.
+   */
+  private contiguousHostCopy(backend: Backend): TypedArray | null {
+    if (!this.isContiguous || backend.hostView === undefined) return null;
+    const all = backend.hostView(this.storage.buffer);
+    return copyOfArray(all.subarray(this.offset, this.offset + this.size));
+  }
+
   /** Synchronous readback of the elements in row-major order (a copy). */
   dataSync(): TypedArray {
     const view = this.view("dataSync");
@@ -296,6 +306,8 @@ export class Tensor implements Trackable {
     if (this.isContiguous && this.offset === 0 && this.size === this.storage.buffer.length) {
       return backend.readSync(this.storage.buffer);
     }
+    const host = this.contiguousHostCopy(backend);
+    if (host !== null) return host;
     const scratch = backend.allocate(this.dtype, this.size);
     try {
       kernel(backend, "copy")(view, denseBufferView(scratch, this.shape));
@@ -312,6 +324,8 @@ export class Tensor implements Trackable {
     if (this.isContiguous && this.offset === 0 && this.size === this.storage.buffer.length) {
       return backend.read(this.storage.buffer);
     }
+    const host = this.contiguousHostCopy(backend);
+    if (host !== null) return host;
     const scratch = backend.allocate(this.dtype, this.size);
     try {
       kernel(backend, "copy")(view, denseBufferView(scratch, this.shape));

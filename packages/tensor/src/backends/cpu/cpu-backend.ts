@@ -17,7 +17,15 @@ import type {
   ReduceOp,
   UnaryOp,
 } from "../../backend.js";
-import { bytesPerElement, createTypedArray, type DType, type FloatArray, type TypedArray } from "../../dtype.js";
+import {
+  bytesPerElement,
+  copyIntoArray,
+  copyOfArray,
+  createTypedArray,
+  type DType,
+  type FloatArray,
+  type TypedArray,
+} from "../../dtype.js";
 import { isContiguousLayout, rowsAndWidth, shapeSize } from "../../shape.js";
 import {
   type ArrayView,
@@ -413,7 +421,7 @@ export class CpuBackend implements Backend {
   }
 
   write(buffer: BackendBuffer, data: TypedArray): void {
-    asCpu(buffer, "written").view().set(data);
+    copyIntoArray(asCpu(buffer, "written").view(), data);
   }
 
   read(buffer: BackendBuffer): Promise<TypedArray> {
@@ -421,7 +429,7 @@ export class CpuBackend implements Backend {
   }
 
   readSync(buffer: BackendBuffer): TypedArray {
-    return asCpu(buffer, "read").view().slice();
+    return copyOfArray(asCpu(buffer, "read").view());
   }
 
   hostView(buffer: BackendBuffer): TypedArray {

@@ -98,8 +98,10 @@ export function copyKernel(x: ArrayView, out: ArrayView, toBool: boolean): void 
   const layout = collapseLayout(x.shape, [x.strides, out.strides]);
   const walker = new RowWalker(layout, [x.offset, out.offset]);
   const [xStride, outStride] = walker.rowStrides;
-  const data = x.data;
-  const target = out.data;
+  // float32 → float32 moves the bits as int32: an element-wise float copy may quiet a signalling NaN.
+  const bits = !toBool && x.data instanceof Float32Array && out.data instanceof Float32Array;
+  const data = bits ? new Int32Array(x.data.buffer, x.data.byteOffset, x.data.length) : x.data;
+  const target = bits ? new Int32Array(out.data.buffer, out.data.byteOffset, out.data.length) : out.data;
   const n = walker.rowLength;
   for (let row = 0; row < walker.rows; row++) {
     let p = walker.offsets[0];
