@@ -56,9 +56,10 @@ function bytesOf(array: TypedArray): Uint8Array {
 
 /**
  * A new array of `array`'s type holding its elements bit for bit (NaN payloads, -0 and subnormals included).
- * The bytes move through `Uint8Array` views, a plain memory copy on every engine; `slice()` of a typed array
- * over a `SharedArrayBuffer` (the CPU backend's shared wasm heap) has been an element-by-element loop in some
- * V8 versions. What remains is the cost of the fresh result memory, which any copy into a new array pays.
+ * The bytes move through `Uint8Array` views, a plain memory copy on every engine whatever the element type or
+ * the buffer (the CPU backend's heap is a `SharedArrayBuffer`). Measured on Node 20.20 and 24.21, a 4 MiB copy
+ * takes ~0.5 ms of CPU; a readback's slow cases (10–25 ms) are the first touch of the fresh result's pages,
+ * which a fresh zero-filled array of the same size pays too.
  */
 export function copyOfArray(array: TypedArray): TypedArray {
   const copy = createTypedArray(dtypeOfArray(array), array.length);
