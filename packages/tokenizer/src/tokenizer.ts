@@ -9,6 +9,7 @@ import { MergeTable, mergeWordByHeap, mergeWordByScan, SCAN_LIMIT } from "./bpe.
 import { BYTE_TO_CHAR, tokenToBytes, writeUtf8 } from "./byte-level.js";
 import { type ChatMessage, type ChatTemplateOptions, checkChatInput, renderChatTemplate } from "./chat-template.js";
 import { minimindTokenizerConfig, minimindTokenizerJson } from "./minimind.js";
+import { nodeBuiltin } from "./node-builtin.js";
 import { splitGpt2 } from "./pre-tokenizer.js";
 import { type ChatSegments, chatSegments, sftLabels } from "./sft.js";
 import {
@@ -137,8 +138,8 @@ export class Tokenizer {
 
   /** Reads `tokenizer.json` and, when present, `tokenizer_config.json` from a directory (Node.js only). */
   static async fromPretrained(directory: string): Promise<Tokenizer> {
-    const { readFile, stat } = await import("node:fs/promises");
-    const { join } = await import("node:path");
+    const { readFile, stat } = nodeBuiltin<typeof import("node:fs/promises")>("node:fs/promises", "fromPretrained");
+    const { join } = nodeBuiltin<typeof import("node:path")>("node:path", "fromPretrained");
     const read = async (name: string, required: boolean): Promise<unknown> => {
       let text: string;
       try {

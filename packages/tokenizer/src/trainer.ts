@@ -9,6 +9,7 @@
  */
 import { BYTE_TO_CHAR } from "./byte-level.js";
 import { minimindTokenizerConfig } from "./minimind.js";
+import { nodeBuiltin } from "./node-builtin.js";
 import { splitGpt2 } from "./pre-tokenizer.js";
 
 export interface BpeTrainerOptions {
@@ -359,8 +360,11 @@ export class BpeTrainer {
 
 /** Writes `tokenizer.json` and `tokenizer_config.json` into a directory (created if needed; Node.js only). */
 export async function saveTrainedTokenizer(trained: TrainedTokenizer, directory: string): Promise<void> {
-  const { mkdir, writeFile } = await import("node:fs/promises");
-  const { join } = await import("node:path");
+  const { mkdir, writeFile } = nodeBuiltin<typeof import("node:fs/promises")>(
+    "node:fs/promises",
+    "saveTrainedTokenizer",
+  );
+  const { join } = nodeBuiltin<typeof import("node:path")>("node:path", "saveTrainedTokenizer");
   await mkdir(directory, { recursive: true });
   await writeFile(join(directory, "tokenizer.json"), `${JSON.stringify(trained.tokenizerJson, null, 2)}\n`);
   await writeFile(join(directory, "tokenizer_config.json"), `${JSON.stringify(trained.tokenizerConfig, null, 4)}\n`);

@@ -45,6 +45,11 @@ export interface RunInChromiumOptions {
   exportName?: string;
   /** Passed to the export as its only argument, through the same serialisation as the result. */
   args?: unknown;
+  /**
+   * Static files the page may fetch, served at `/files/<name>` (same origin; `name` may hold `/`). An unknown
+   * name answers 404, as a web server would, so code that probes for optional files can be tested.
+   */
+  files?: Readonly<Record<string, Uint8Array | string>>;
 }
 
 export const DEFAULT_CHROMIUM_PATH = "/usr/bin/chromium";
@@ -126,8 +131,14 @@ const callRunner = new Function("call", "return globalThis.__harnessRun(call.nam
   args: unknown;
 }) => Promise<PageOutcome>;
 
-/** Serves `/` and `/entry.js` on a random free port, cross-origin isolated so SharedArrayBuffer is available. */
-async function serve(code: string): Promise<{ server: Server; origin: string }> {
+/**
+ * Serves `/`, `/entry.js` and `/files/<name>` on a random free port, cross-origin isolated so SharedArrayBuffer
+ * is available.
+ */
+async function serve(
+  code: string,
+  files: Readonly<Record<string, Uint8Array | string>> = {},
+): Promise<{ server: Server; origin: string }> {
   const server = createServer((request, response) => {
     response.setHeader("Cross-Origin-Opener-Policy", "same-origin");
     response.setHeader("Cross-Origin-Embedder-Policy", "require-corp");
@@ -138,6 +149,9 @@ async function serve(code: string): Promise<{ server: Server; origin: string }> 
       response.writeHead(200, { "Content-Type": "text/html; charset=utf-8" }).end(INDEX_HTML);
     } else if (path === "/entry.js") {
       response.writeHead(200, { "Content-Type": "text/javascript; charset=utf-8" }).end(code);
+    } else if (path.startsWith("/files/") && Object.hasOwn(files, decodeURIComponent(path.slice(7)))) {
+      const body = files[decodeURIComponent(path.slice(7))] as Uint8Array | string;
+      response.writeHead(200, { "Content-Type": "application/octet-stream" }).end(body);
     } else if (path === "/favicon.ico") {
       response.writeHead(204).end();
     } else {
@@ -189,7 +203,7 @@ export async function runInChromium(options: RunInChromiumOptions): Promise<Chro
   const run = async (): Promise<unknown> => {
     const code = await bundle(options.entry);
     if (finished) throw new Error("run abandoned");
-    const served = await serve(code);
+    const served = await serve(code, options.files);
     server = served.server;
     if (finished) {
       served.server.close();
