@@ -27,6 +27,7 @@ export type { LinearAdapter } from "./layers.js";
 export type { ForwardOptions, ForwardResult, MiniMindInitOptions } from "./model.js";
 export { MiniMindForCausalLM } from "./model.js";
 export type { FromPretrainedOptions, SavePretrainedOptions } from "./pretrained.js";
+export type { WeightFormat } from "./quantized-projections.js";
 export type { Qwen3ConfigOptions } from "./qwen3-config.js";
 export { miniMindConfigToQwen3Json } from "./qwen3-config.js";
 export { rotaryTables } from "./rotary.js";

@@ -12,9 +12,11 @@ import {
   gatherRows,
   indexAddRows,
   linear,
+  matmulQuantized,
   mean,
   mul,
   noGrad,
+  type QuantizedWeight,
   rmsnorm,
   silu,
   slice,
@@ -31,14 +33,19 @@ import type { MiniMindConfig } from "./config.js";
 /** Adds a low-rank (or any) correction to a projection's output: y = x·Wᵀ + adapter(x). */
 export type LinearAdapter = (x: Tensor) => Tensor;
 
-/** y = x·Wᵀ for W [out, in] (upstream's bias-free nn.Linear), plus an adapter when one is attached. */
+/**
+ * y = x·Wᵀ for W [out, in] (upstream's bias-free nn.Linear), plus an adapter when one is attached. With
+ * `quantized` set (an inference-only int8/bf16 copy of W, quantized-projections.ts), that copy is used and
+ * `weight` may have been released.
+ */
 export class Linear {
   adapter: LinearAdapter | undefined;
+  quantized: QuantizedWeight | undefined;
 
   constructor(readonly weight: Tensor) {}
 
   forward(x: Tensor): Tensor {
-    const output = linear(x, this.weight);
+    const output = this.quantized === undefined ? linear(x, this.weight) : matmulQuantized(x, this.quantized);
     return this.adapter === undefined ? output : add(output, this.adapter(x));
   }
 }

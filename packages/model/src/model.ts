@@ -38,6 +38,7 @@ import {
   type SavePretrainedOptions,
   writePretrained,
 } from "./pretrained.js";
+import { inferenceOnly, quantizeProjections, type WeightFormat } from "./quantized-projections.js";
 import { RotaryEmbedding } from "./rotary.js";
 import type { SafetensorsTensor } from "./safetensors.js";
 import { stateDictToFloat32 } from "./state-dict.js";
@@ -249,6 +250,8 @@ export class MiniMindForCausalLM {
   readonly config: MiniMindConfig;
   /** Whether forward computes the MoE aux loss and applies dropout (upstream's `model.train()`). */
   training = true;
+  /** How the projections' weights are stored: float32, or inference-only bf16 / int8 (`quantize`). */
+  weightFormat: WeightFormat = "float32";
   private readonly parameters: Map<string, Tensor>;
   /** Every projection by its weight's upstream name (the tied head is `model.embed_tokens.weight`'s twin). */
   private readonly linears = new Map<string, Linear>();
@@ -293,9 +296,10 @@ export class MiniMindForCausalLM {
    * unless `training: true`. See `FromPretrainedOptions` for `dtype`, `strict`, `config` overrides and `seed`.
    */
   static async fromPretrained(directory: string, options: FromPretrainedOptions = {}): Promise<MiniMindForCausalLM> {
-    const { config, weights, seed, training } = await readPretrained(directory, options);
+    const { config, weights, seed, training, weightFormat } = await readPretrained(directory, options);
     const init: InternalInitOptions = { seed, [loadedWeights]: weights };
-    return new MiniMindForCausalLM(config, init).train(training);
+    const model = new MiniMindForCausalLM(config, init).train(training);
+    return weightFormat === "float32" ? model : model.quantize(weightFormat);
   }
 
   private assemble(): { model: MiniMindModel; lmHead: Linear } {
@@ -393,8 +397,24 @@ export class MiniMindForCausalLM {
     });
   }
 
+  /**
+   * Stores every projection's weight as `format` for inference (int8: one scale per block of 32, llama.cpp's
+   * Q8_0 scheme; bf16), computed inside the CPU backend's matmul kernels; embeddings and norms stay float32.
+   * The float32 projection weights are released: the model can no longer train or save a state dict.
+   */
+  quantize(format: "bf16" | "int8"): this {
+    if (this.weightFormat !== "float32") throw inferenceOnly(this.weightFormat, `quantize("${format}")`);
+    if (format !== "bf16" && format !== "int8")
+      throw new Error(`[MiniMindForCausalLM] quantize: format is ${JSON.stringify(format)}; expected "bf16" or "int8"`);
+    this.train(false);
+    quantizeProjections(this.linears, this.parameters, format);
+    this.weightFormat = format;
+    return this;
+  }
+
   /** Upstream's `model.train()` / `model.eval()`. */
   train(training = true): this {
+    if (training && this.weightFormat !== "float32") throw inferenceOnly(this.weightFormat, "train()");
     this.training = training;
     return this;
   }
@@ -405,6 +425,7 @@ export class MiniMindForCausalLM {
 
   /** The weights as a float32 state dict under upstream names (tied head omitted). */
   stateDict(): Map<string, SafetensorsTensor<"F32">> {
+    if (this.weightFormat !== "float32") throw inferenceOnly(this.weightFormat, "stateDict()");
     const output = new Map<string, SafetensorsTensor<"F32">>();
     for (const [name, weight] of this.parameters) {
       output.set(name, {
@@ -583,6 +604,7 @@ export class MiniMindForCausalLM {
   /** Releases every parameter and cached table; the model is unusable afterwards. */
   dispose(): void {
     for (const weight of this.parameters.values()) weight.dispose();
+    for (const projection of this.linears.values()) projection.quantized?.dispose();
     this.model.rotary.dispose();
   }
 }

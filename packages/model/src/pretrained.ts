@@ -17,6 +17,7 @@ import { describeValue } from "./describe-value.js";
 import { nodeFileAccess } from "./node-files.js";
 import { findPthFile, readPthFile, writePthFile } from "./pth-files.js";
 import { withTiedLmHead } from "./pth-writer.js";
+import { type WeightFormat, weightFormats } from "./quantized-projections.js";
 import { machineMemoryBytes } from "./regular-files.js";
 import { type SafetensorsTensor, tensorToFloat32 } from "./safetensors.js";
 import {
@@ -62,9 +63,25 @@ export interface FromPretrainedOptions {
    * skips the scan (one pass over the weights).
    */
   readonly checkFinite?: boolean;
+  /**
+   * How the projections' weights are kept for inference: "float32" (default), "bf16" (rounded to nearest even,
+   * half the bytes) or "int8" (blocks of 32 with one scale each, llama.cpp's Q8_0 scheme; about a quarter of
+   * the bytes). bf16 and int8 are inference-only (`training: true` is refused) and widened inside the CPU
+   * backend's matmul kernels; embeddings and norms stay float32. See the package README for their quality.
+   */
+  readonly weights?: WeightFormat;
 }
 
-const fromPretrainedOptionNames = new Set(["dtype", "strict", "config", "training", "seed", "warn", "checkFinite"]);
+const fromPretrainedOptionNames = new Set([
+  "dtype",
+  "strict",
+  "config",
+  "training",
+  "seed",
+  "warn",
+  "checkFinite",
+  "weights",
+]);
 
 function checkFromPretrainedOptions(options: FromPretrainedOptions): {
   strict: boolean;
@@ -72,6 +89,7 @@ function checkFromPretrainedOptions(options: FromPretrainedOptions): {
   checkFinite: boolean;
   seed: number;
   warn: (message: string, report: StateDictReport) => void;
+  weightFormat: WeightFormat;
 } {
   const fail = (message: string): never => {
     throw new Error(`[fromPretrained] ${message}`);
@@ -92,6 +110,11 @@ function checkFromPretrainedOptions(options: FromPretrainedOptions): {
     if (value !== undefined && typeof value !== "boolean")
       fail(`${name} is ${describeValue(value)}; expected true or false`);
   }
+  const weightFormat: unknown = options.weights ?? "float32";
+  if (!weightFormats.includes(weightFormat as WeightFormat))
+    fail(`weights is ${describeValue(weightFormat)}; expected one of ${weightFormats.map((f) => `"${f}"`).join(", ")}`);
+  if (weightFormat !== "float32" && options.training === true)
+    fail(`weights: "${weightFormat}" is inference-only; training: true needs weights: "float32"`);
   const seed: unknown = options.seed ?? 0;
   if (typeof seed !== "number" || !Number.isSafeInteger(seed))
     fail(`seed is ${describeValue(seed)}; expected an integer`);
@@ -104,6 +127,7 @@ function checkFromPretrainedOptions(options: FromPretrainedOptions): {
     checkFinite: options.checkFinite ?? true,
     seed: seed as number,
     warn: options.warn ?? ((message: string) => console.warn(message)),
+    weightFormat: weightFormat as WeightFormat,
   };
 }
 
@@ -193,6 +217,7 @@ export interface PretrainedWeights {
   readonly weights: Map<string, Float32Array>;
   readonly seed: number;
   readonly training: boolean;
+  readonly weightFormat: WeightFormat;
 }
 
 /** Reads and checks a model folder: the config (with overrides) and float32 weights under upstream names. */
@@ -208,12 +233,12 @@ export async function readPretrained(location: string, options: FromPretrainedOp
   checkFitsInMemory(config, configFile);
   const stateDict =
     pthFile === undefined ? await readSafetensorsCheckpoint(directory) : (await readPthFile(pthFile)).tensors;
-  const { seed, training } = settings;
+  const { seed, training, weightFormat } = settings;
   if (settings.strict) {
     const float32 = stateDictToFloat32(stateDict, config, directory);
     const weights = new Map([...float32].map(([name, weight]) => [name, weight.data] as const));
     if (settings.checkFinite) checkFiniteWeights(weights, directory);
-    return { config, weights, seed, training };
+    return { config, weights, seed, training, weightFormat };
   }
   const { weights, report } = looseFloat32(stateDict, config, directory);
   if (settings.checkFinite) checkFiniteWeights(weights, directory);
@@ -229,7 +254,7 @@ export async function readPretrained(location: string, options: FromPretrainedOp
     }
     settings.warn(`[fromPretrained] ${directory} loaded with strict: false; ${parts.join("; ")}`, report);
   }
-  return { config, weights, seed, training };
+  return { config, weights, seed, training, weightFormat };
 }
 
 /**
