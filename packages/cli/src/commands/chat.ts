@@ -137,7 +137,7 @@ Examples:
   },
   async run({ options }, { io, verbose }) {
     const flags = options as unknown as ChatFlags;
-    const { textModel, folder } = await loadModel(flags.model, flags.threads);
+    const { textModel, folder } = await loadModel(flags.model, flags.threads, flags.weights);
     const session = new ChatSession(textModel, {
       mask: flags.mask,
       thinking: flags.think === true,

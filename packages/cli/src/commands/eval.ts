@@ -5,13 +5,13 @@
  * with a few questions printed beside the expected answers. A thin layer over @minimind/train's `evaluate`
  * and inference/answers.ts.
  */
-import type { PromptMask } from "@minimind/model";
+import type { PromptMask, WeightFormat } from "@minimind/model";
 import { setMatmulThreads } from "@minimind/tensor/internals";
 import { type Batch, batchAttention, evaluate, PretrainDataset, SFTDataset } from "@minimind/train";
 import { InvalidArgumentError } from "commander";
 import type { CliCommand } from "../command.js";
 import { answerQuestions, type Question, questionOf } from "../inference/answers.js";
-import { loadModel } from "../inference/model-loading.js";
+import { loadModel, WEIGHTS_HELP, weightFormat } from "../inference/model-loading.js";
 import { readLines } from "../io.js";
 import { integer } from "../options.js";
 import { trainingMask } from "../training/batch-mask.js";
@@ -26,6 +26,7 @@ interface EvalFlags {
   show: number;
   maxNewTokens: number;
   threads?: number;
+  weights?: WeightFormat;
   emptyThink: 0 | 1;
   json?: boolean;
 }
@@ -77,6 +78,7 @@ export const evalCommand: CliCommand = {
       .option("--show <n>", "print n answered questions beside the expected answers", integer({ min: 0 }), 5)
       .option("--max-new-tokens <n>", "longest answer in tokens", integer({ min: 1 }), 32)
       .option("--threads <n>", "matmul threads (default: every core)", integer({ min: 1, max: 64 }))
+      .option("--weights <format>", WEIGHTS_HELP, weightFormat)
       .option(
         "--empty-think <0|1>",
         "SFT files: 1 keeps the template's empty <think></think> block in the scored rows (for models trained with --empty-think 1, as the demo's)",
@@ -100,7 +102,7 @@ Examples:
     const path = file as string;
     const kind = await recordKind(path);
     if (flags.threads !== undefined) setMatmulThreads(flags.threads);
-    const { textModel, folder } = await loadModel(flags.model);
+    const { textModel, folder } = await loadModel(flags.model, undefined, flags.weights);
     const { tokenizer, model } = textModel;
     const dataset =
       kind === "text"

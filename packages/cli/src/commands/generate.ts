@@ -36,7 +36,7 @@ Examples:
     const flags = options as unknown as GenerateFlags;
     const prompt = text === "-" ? (await io.readStdin()).trim() : (text as string);
     if (prompt === "") throw new UsageError("the prompt is empty");
-    const { textModel } = await loadModel(flags.model, flags.threads);
+    const { textModel } = await loadModel(flags.model, flags.threads, flags.weights);
     const input = flags.raw === true ? prompt : [{ role: "user" as const, content: prompt }];
     const encoded = encodePrompt(textModel, input, { thinking: flags.think === true, mask: flags.mask });
     const json = flags.json === true;

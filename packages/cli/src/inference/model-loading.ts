@@ -7,7 +7,8 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { TextModel } from "@minimind/model";
+import { TextModel, type WeightFormat } from "@minimind/model";
+import { InvalidArgumentError } from "commander";
 import { setMatmulThreads } from "@minimind/tensor/internals";
 
 /** The folder of this module in ESM and CJS builds and in the sources. */
@@ -40,13 +41,26 @@ export function resolveModelFolder(folder: string, flag = "--model"): string {
   throw new Error(`${flag} "${folder}": ${reason}; give a model folder or the run folder of pretrain/sft/demo`);
 }
 
-/** Loads `--model` (or the default model) with its tokenizer; `threads` caps the matmul threads. */
+/** The `--weights <format>` flag's parser: float32, bf16 or int8. */
+export function weightFormat(text: string): WeightFormat {
+  if (text === "float32" || text === "bf16" || text === "int8") return text;
+  throw new InvalidArgumentError(`"${text}" is not one of float32, bf16, int8.`);
+}
+
+export const WEIGHTS_HELP =
+  "how the projections' weights are kept: float32, bf16 (half the bytes) or int8 (about a quarter; faster decode); bf16/int8 are inference-only";
+
+/**
+ * Loads `--model` (or the default model) with its tokenizer; `threads` caps the matmul threads; `weights`
+ * keeps the projections as bf16 or int8 (`fromPretrained`'s `weights` option).
+ */
 export async function loadModel(
   model: string | undefined,
   threads?: number,
+  weights?: WeightFormat,
 ): Promise<{ textModel: TextModel; folder: string }> {
   if (threads !== undefined) setMatmulThreads(threads);
   const folder = model === undefined ? defaultModelFolder() : resolveModelFolder(model);
   if (folder === undefined) throw new Error(NO_DEFAULT_MODEL);
-  return { textModel: await TextModel.load(folder), folder };
+  return { textModel: await TextModel.load(folder, weights === undefined ? {} : { weights }), folder };
 }

@@ -3,9 +3,10 @@
  * top-p 0.95, `--open_thinking` as `--think`), and the prompt mask flag. Turns the parsed flags into
  * @minimind/model generation options. Not here: loading the model (model-loading.ts).
  */
-import type { PromptMask } from "@minimind/model";
+import type { PromptMask, WeightFormat } from "@minimind/model";
 import { type Command as CommanderCommand, InvalidArgumentError } from "commander";
 import { decimal, integer } from "../options.js";
+import { WEIGHTS_HELP, weightFormat } from "./model-loading.js";
 
 export interface SamplingFlags {
   model?: string;
@@ -19,6 +20,7 @@ export interface SamplingFlags {
   think?: boolean;
   mask: PromptMask;
   threads?: number;
+  weights?: WeightFormat;
 }
 
 function promptMask(text: string): PromptMask {
@@ -55,7 +57,8 @@ export function declareSampling(command: CommanderCommand, maxNewTokens: number)
       promptMask,
       "causal",
     )
-    .option("--threads <n>", "matmul threads (default: every core)", integer({ min: 1, max: 64 }));
+    .option("--threads <n>", "matmul threads (default: every core)", integer({ min: 1, max: 64 }))
+    .option("--weights <format>", WEIGHTS_HELP, weightFormat);
 }
 
 /** Generation options for @minimind/model from the parsed flags. */
