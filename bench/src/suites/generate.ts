@@ -1,5 +1,6 @@
 /**
- * Generation throughput of @minimind/model's MiniMindForCausalLM (CPU backend, fp32, batch 1, greedy,
+ * Generation throughput of @minimind/model's MiniMindForCausalLM (CPU backend, fp32 — and at hidden 512 also
+ * bf16 and int8 projection weights (`model.quantize`), against the same fp32 peer —, batch 1, greedy,
  * KV-cached) on random seeded weights: hidden 512 / 8 layers and the upstream defaults (hidden 768 /
  * 8 layers), vocab 6400. Prefill: tokens/s of a 128-token prompt (one `generate` step: the prompt's forward
  * and the first token). Decode: tokens/s of 64 further tokens after a 32-token prompt, i.e.
@@ -31,10 +32,12 @@ const ROUNDS = 3;
 const PEER_SCRIPT = fileURLToPath(new URL("../../peers/torch_generate.py", import.meta.url));
 const PEER_TIMEOUT_MS = 15 * 60_000;
 
-const cases = [
-  { name: "hidden 512 x 8 layers", hidden_size: 512 },
-  { name: "defaults (hidden 768 x 8 layers)", hidden_size: 768 },
-] as const;
+/** Weight formats measured per case: float32 always; bf16 and int8 (`model.quantize`) where listed. */
+type WeightFormat = "float32" | "bf16" | "int8";
+const cases: ReadonlyArray<{ name: string; hidden_size: number; formats: readonly WeightFormat[] }> = [
+  { name: "hidden 512 x 8 layers", hidden_size: 512, formats: ["float32", "bf16", "int8"] },
+  { name: "defaults (hidden 768 x 8 layers)", hidden_size: 768, formats: ["float32"] },
+];
 
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -101,6 +104,10 @@ function peerEnvironment(threads: number): NodeJS.ProcessEnv {
     OMP_NUM_THREADS: String(threads),
     OPENBLAS_NUM_THREADS: String(threads),
   };
+  // The environment may pin OpenBLAS to older kernels (OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE); the peer runs at
+  // its best without them, so they are unset for the peer's command only.
+  delete environment.OPENBLAS_CORETYPE;
+  delete environment.OPENBLAS_L2_SIZE;
   const openmpBlas = "/usr/lib/x86_64-linux-gnu/openblas-openmp";
   if (existsSync(`${openmpBlas}/libblas.so.3`)) {
     environment.LD_LIBRARY_PATH = [openmpBlas, process.env.LD_LIBRARY_PATH].filter(Boolean).join(":");
@@ -159,29 +166,36 @@ export const generateSuite: Suite = {
     const torch = findTorchPython();
     if ("skipped" in torch) log(`generate: peer skipped: ${torch.skipped}`);
     else log(`generate: ours on ${threads} matmul thread(s); PyTorch ${torch.version} peer via ${torch.python}`);
-    for (const { name, hidden_size } of cases) {
+    for (const { name, hidden_size, formats } of cases) {
       const config = createMiniMindConfig({ hidden_size, num_hidden_layers: 8, vocab_size: 6400 });
-      const model = new MiniMindForCausalLM(config, { seed: 0 }).eval();
-      const greedy = { eosTokenId: -1 }; // never stop early: every run decodes the same number of tokens
+      // The same seeded weights in each format; bf16/int8 projections are widened inside the matmul kernels.
+      const models = formats.map((format) => {
+        const model = new MiniMindForCausalLM(config, { seed: 0 }).eval();
+        return { format, model: format === "float32" ? model : model.quantize(format) };
+      });
+      const greedy = { eosTokenId: [] as number[] }; // no EOS: every run decodes the same number of tokens
       const prefillPrompt = promptOf(PREFILL_TOKENS);
       const decodePrompt = promptOf(DECODE_PROMPT);
-      const ours = { prefill: [] as number[], decode: [] as number[] };
+      const ours = new Map(formats.map((format) => [format, { prefill: [] as number[], decode: [] as number[] }]));
       const theirs = { prefill: [] as number[], decode: [] as number[] };
       let peerName: string | null = null;
       // Rounds alternate ours and the peer, so a burst of load from other processes on this shared machine
       // spoils one round of one side, and the median over rounds drops it.
       for (let round = 1; round <= ROUNDS; round++) {
-        const prefillMs = await medianMs(() => model.generate(prefillPrompt, { maxNewTokens: 1, ...greedy }), RUNS);
-        const firstTokenMs = await medianMs(() => model.generate(decodePrompt, { maxNewTokens: 1, ...greedy }), RUNS);
-        const decodeRunMs = await medianMs(
-          () => model.generate(decodePrompt, { maxNewTokens: 1 + DECODE_TOKENS, ...greedy }),
-          RUNS,
-        );
-        ours.prefill.push(PREFILL_TOKENS / (prefillMs / 1000));
-        ours.decode.push(DECODE_TOKENS / ((decodeRunMs - firstTokenMs) / 1000));
-        log(
-          `generate: ${name} round ${round}: prefill ${(ours.prefill.at(-1) as number).toFixed(0)} tokens/s (${prefillMs.toFixed(1)} ms for ${PREFILL_TOKENS}), decode ${(ours.decode.at(-1) as number).toFixed(1)} tokens/s (${((decodeRunMs - firstTokenMs) / DECODE_TOKENS).toFixed(2)} ms/token)`,
-        );
+        for (const { format, model } of models) {
+          const figures = ours.get(format) as { prefill: number[]; decode: number[] };
+          const prefillMs = await medianMs(() => model.generate(prefillPrompt, { maxNewTokens: 1, ...greedy }), RUNS);
+          const firstTokenMs = await medianMs(() => model.generate(decodePrompt, { maxNewTokens: 1, ...greedy }), RUNS);
+          const decodeRunMs = await medianMs(
+            () => model.generate(decodePrompt, { maxNewTokens: 1 + DECODE_TOKENS, ...greedy }),
+            RUNS,
+          );
+          figures.prefill.push(PREFILL_TOKENS / (prefillMs / 1000));
+          figures.decode.push(DECODE_TOKENS / ((decodeRunMs - firstTokenMs) / 1000));
+          log(
+            `generate: ${name} ${format} weights round ${round}: prefill ${(figures.prefill.at(-1) as number).toFixed(0)} tokens/s (${prefillMs.toFixed(1)} ms for ${PREFILL_TOKENS}), decode ${(figures.decode.at(-1) as number).toFixed(1)} tokens/s (${((decodeRunMs - firstTokenMs) / DECODE_TOKENS).toFixed(2)} ms/token)`,
+          );
+        }
         if ("skipped" in torch) continue;
         const peer = runPeer(torch.python, config, threads);
         peerName = peer.peer;
@@ -196,13 +210,14 @@ export const generateSuite: Suite = {
           `generate: ${name} round ${round}: ${peer.peer} on ${peer.blas} (matmul 1024³ ${peer.matmul_gflops.toFixed(0)} GFLOP/s): prefill ${peer.prefill_tokens_per_s.toFixed(0)} tokens/s (${peer.prefill_ms.toFixed(1)} ms), decode ${peer.decode_tokens_per_s.toFixed(1)} tokens/s (${((peer.decode_run_ms - peer.first_token_ms) / DECODE_TOKENS).toFixed(2)} ms/token)`,
         );
       }
-      model.dispose();
-      const result = (metric: "prefill" | "decode"): BenchResult => {
-        const value = median(ours[metric]);
+      for (const { model } of models) model.dispose();
+      // Every format is compared with the peer's float32 model, the baseline issue #15 sets for bf16/int8 decode.
+      const result = (metric: "prefill" | "decode", format: WeightFormat): BenchResult => {
+        const value = median((ours.get(format) as { prefill: number[]; decode: number[] })[metric]);
         const peerValue = peerName === null ? null : median(theirs[metric]);
         return {
           suite: "generate",
-          case: `${name}, batch 1 fp32`,
+          case: format === "float32" ? `${name}, batch 1 fp32` : `${name}, batch 1 ${format} weights (peer fp32)`,
           metric,
           unit: "tokens/s",
           value,
@@ -211,8 +226,10 @@ export const generateSuite: Suite = {
           ratio: peerValue === null ? null : value / peerValue,
         };
       };
-      yield result("prefill");
-      yield result("decode");
+      for (const format of formats) {
+        yield result("prefill", format);
+        yield result("decode", format);
+      }
     }
   },
 };
