@@ -251,12 +251,13 @@ describe("minimind convert", () => {
   });
 });
 
-const torchCheck = spawnSync("python3", ["-c", "import torch"], { encoding: "utf8" });
-const hasTorch = torchCheck.status === 0;
+// Debian's python3-torch lives under /usr/bin/python3; a python3 earlier on PATH (pyenv) may not see it.
+const python = ["/usr/bin/python3", "python3"].find(
+  (candidate) => spawnSync(candidate, ["-c", "import torch"], { encoding: "utf8" }).status === 0,
+);
+const hasTorch = python !== undefined;
 if (!hasTorch) {
-  console.log(
-    `[convert] skipping the PyTorch check: python3 -c "import torch" failed (${(torchCheck.stderr ?? torchCheck.error?.message ?? "").trim().split("\n").pop()})`,
-  );
+  console.log('[convert] skipping the PyTorch check: python3 -c "import torch" fails (no python3-torch)');
 }
 
 describe.skipIf(!hasTorch)("minimind convert, read by PyTorch (python3-torch)", () => {
@@ -284,7 +285,7 @@ for path, dtype in ((full, torch.float32), (half, torch.float16)):
 print("ok", len(header) - ("__metadata__" in header))
 `;
     const result = spawnSync(
-      "python3",
+      python as string,
       ["-c", script, join(model, "model.safetensors"), path("torch.pth"), path("torch-half.pth")],
       {
         encoding: "utf8",
