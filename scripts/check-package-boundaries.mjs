@@ -2,7 +2,8 @@
 /**
  * Package boundary checks that the import graph alone cannot make (dependency-cruiser checks cycles and
  * relative paths into other packages):
- * - layering on package.json: internal dependencies use `workspace:*` and point one way only —
+ * - layering on package.json: internal dependencies use `workspace:^` (published as a `^` range, so compatible
+ *   versions dedupe to one copy: one tensor world per process; dev tools `workspace:*`) and point one way only —
  *   tensor ← attention ← model ← train ← cli, tokenizer standalone (used by model's text API, train and cli);
  * - dev tools (tools/*, e.g. @minimind/chromium-harness): private packages that any workspace package may list in
  *   devDependencies only (never as a runtime or peer dependency of a published package), and that depend on no
@@ -87,8 +88,9 @@ for (const dir of readdirSync(join(root, "packages"))) {
           `${file}: ${field}["${name}"] breaks the layering (${manifest.name} may use: ${permitted.join(", ") || "no workspace package"})`,
         );
       }
-      if (range !== "workspace:*") {
-        problems.push(`${file}: ${field}["${name}"] is "${range}"; internal dependencies must be "workspace:*"`);
+      const expected = tools.includes(name) ? "workspace:*" : "workspace:^";
+      if (range !== expected) {
+        problems.push(`${file}: ${field}["${name}"] is "${range}"; it must be "${expected}"`);
       }
     }
   }
@@ -160,7 +162,7 @@ for (const top of ["packages", "bench", "tools"]) {
       for (const [, packageName] of line.matchAll(anyImport)) {
         if (declared.has(packageName)) continue;
         problems.push(
-          `${relative(root, file)}:${index + 1}: imports "${packageName}", which ${owner.folder}/package.json does not declare; add it (workspace:*) to dependencies or devDependencies`,
+          `${relative(root, file)}:${index + 1}: imports "${packageName}", which ${owner.folder}/package.json does not declare; add it (workspace:^) to dependencies or devDependencies`,
         );
       }
       for (const [, packageName, subpath] of line.matchAll(subpathImport)) {
