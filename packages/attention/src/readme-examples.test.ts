@@ -7,7 +7,7 @@ import { expect, it, vi } from "vitest";
 
 it("tour.ts prints what its comments say", async () => {
   const log = vi.spyOn(console, "log").mockImplementation(() => {});
-  await import("../examples/tour.ts");
+  await import("../examples/tour.js");
   const printed = log.mock.calls;
   log.mockRestore();
   expect(printed[0]).toEqual(["1 0 1 0 0 1 1 1 0 1"]);

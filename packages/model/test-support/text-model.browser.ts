@@ -17,7 +17,9 @@ export async function main(args: {
   prompts: string[];
   maxNewTokens: number;
 }): Promise<BrowserTextRun[]> {
-  const text = await TextModel.fromUrl(new URL(args.folder, location.href));
+  const text = await TextModel.fromUrl(
+    new URL(args.folder, (globalThis as unknown as { location: { href: string } }).location.href),
+  );
   const runs: BrowserTextRun[] = [];
   for (const prompt of args.prompts) {
     const options = { maxNewTokens: args.maxNewTokens, eosTokenId: [] as number[] };

@@ -13,7 +13,7 @@ afterEach(() => {
 describe("README examples", () => {
   it("training-step.ts: ten AdamW steps, the loss going down", async () => {
     const log = vi.spyOn(console, "log").mockImplementation(() => {});
-    await import("../examples/training-step.ts");
+    await import("../examples/training-step.js");
     expect(log.mock.calls.map((call) => call[0])).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     const losses = log.mock.calls.map((call) => call[1] as number);
     expect(losses.every(Number.isFinite)).toBe(true);
@@ -22,7 +22,7 @@ describe("README examples", () => {
 
   it("custom-op.ts: a custom square op and its gradient", async () => {
     const log = vi.spyOn(console, "log").mockImplementation(() => {});
-    await import("../examples/custom-op.ts");
+    await import("../examples/custom-op.js");
     expect(log.mock.calls).toEqual([[14, [2, 4, 6]]]);
   });
 });

@@ -7,7 +7,7 @@ import { expect, it, vi } from "vitest";
 
 it("tour.ts prints what its comments say", async () => {
   const log = vi.spyOn(console, "log").mockImplementation(() => {});
-  await import("../examples/tour.ts");
+  await import("../examples/tour.js");
   const printed = log.mock.calls;
   log.mockRestore();
   expect(printed[0]).toEqual([[5351, 938, 851, 1728, 1221, 294, 4755, 357, 553, 562, 506, 286, 302]]);

@@ -144,7 +144,7 @@ async function serve(
     response.setHeader("Cross-Origin-Embedder-Policy", "require-corp");
     response.setHeader("Cross-Origin-Resource-Policy", "same-origin");
     response.setHeader("Cache-Control", "no-store");
-    const path = (request.url ?? "/").split("?")[0];
+    const path = (request.url ?? "/").split("?")[0] ?? "/";
     if (path === "/" || path === "/index.html") {
       response.writeHead(200, { "Content-Type": "text/html; charset=utf-8" }).end(INDEX_HTML);
     } else if (path === "/entry.js") {
