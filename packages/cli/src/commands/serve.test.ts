@@ -72,6 +72,13 @@ const weatherTool = {
   },
 };
 
+/** A JSON answer's error or usage. */
+async function bodyOf(
+  response: Response,
+): Promise<{ error?: Record<string, unknown>; usage?: { completion_tokens: number } }> {
+  return (await response.json()) as { error?: Record<string, unknown>; usage?: { completion_tokens: number } };
+}
+
 /** Counted independently of the server: the tokenizer's own rendering of the same conversation. */
 function promptTokens(options: { tools?: unknown[]; thinking?: boolean } = {}): number {
   return tokenizer.encodeChat(question, {
@@ -262,7 +269,7 @@ describe("minimind serve with the openai client", () => {
     const headers = { Authorization: `Bearer ${API_KEY}`, "Content-Type": "application/json" };
     const notFound = await fetch(`${server.url}/v1/completions`, { method: "POST", headers, body: "{}" });
     expect(notFound.status).toBe(404);
-    expect((await notFound.json()).error).toMatchObject({ code: "unknown_url" });
+    expect((await bodyOf(notFound)).error).toMatchObject({ code: "unknown_url" });
     const wrongMethod = await fetch(`${server.url}/v1/chat/completions`, { headers });
     expect(wrongMethod.status).toBe(405);
     expect(wrongMethod.headers.get("allow")).toBe("POST");
@@ -274,11 +281,11 @@ describe("minimind serve with the openai client", () => {
     // the server answers 413 and closes; a client still sending may see the reset instead
     if (!(huge instanceof Error)) {
       expect(huge.status).toBe(413);
-      expect((await huge.json()).error).toMatchObject({ code: "request_too_large" });
+      expect((await bodyOf(huge)).error).toMatchObject({ code: "request_too_large" });
     }
     const broken = await fetch(`${server.url}/v1/chat/completions`, { method: "POST", headers, body: "{not json" });
     expect(broken.status).toBe(400);
-    expect((await broken.json()).error).toMatchObject({ code: "invalid_json", type: "invalid_request_error" });
+    expect((await bodyOf(broken)).error).toMatchObject({ code: "invalid_json", type: "invalid_request_error" });
     const health = await fetch(`${server.url}/health`);
     expect(await health.json()).toMatchObject({ status: "ok", busy: 0, waiting: 0, slots: 1 });
   });
@@ -356,7 +363,7 @@ describe("minimind serve: cancellation, the bounded queue, shutdown and load", (
     const refused = await request({});
     expect(refused.status).toBe(429);
     expect(refused.headers.get("retry-after")).toBe("1");
-    expect((await refused.json()).error).toMatchObject({ type: "rate_limit_error", code: "queue_full" });
+    expect((await bodyOf(refused)).error).toMatchObject({ type: "rate_limit_error", code: "queue_full" });
     first.abort(); // the running one goes away: the queued one gets the slot
     const next = await queued;
     expect(next.status).toBe(200);
@@ -367,7 +374,7 @@ describe("minimind serve: cancellation, the bounded queue, shutdown and load", (
     expect(state).toMatchObject({ busy: 0, waiting: 0 });
     const after = await request({ stream: false, max_tokens: 3 });
     expect(after.status).toBe(200);
-    expect((await after.json()).usage.completion_tokens).toBe(3);
+    expect((await bodyOf(after)).usage?.completion_tokens).toBe(3);
   });
 
   it("load: 40 requests from 8 clients, some cancelled mid-stream, all answered or refused cleanly", () => {
