@@ -16,6 +16,8 @@ export default defineConfig({
   entry: ["src/index.ts", "src/bin.ts"],
   format: ["esm"],
   dts: { entry: "src/index.ts" },
+  // Stale chunks from an earlier build would ship too (and count against the size budget).
+  clean: true,
   target: "node20",
   minify: true,
   esbuildOptions(options) {
