@@ -2,8 +2,8 @@
 /**
  * Packs @minimind/cli exactly as it would be published and runs `npx ./<tarball> --help` from an empty folder,
  * the way `npx @minimind/cli` behaves for a user. Catches a CLI that only works inside the workspace (a missing
- * bundled dependency, a file left out of `files`, a broken shebang or bin path), and builds a dataset from the
- * shipped corpus, which must be inside the tarball.
+ * bundled dependency, a file left out of `files`, a broken shebang or bin path), builds a dataset from the
+ * shipped corpus and generates with the shipped default model, both of which must be inside the tarball.
  */
 import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
@@ -50,7 +50,23 @@ try {
       `check-cli-tarball: "npx ./${tarball} data --collections analects" built ${JSON.stringify(works)}, expected 20 works`,
     );
   }
-  console.log(`check-cli-tarball: npx ./${tarball} --help and data (shipped corpus) work from an empty folder`);
+  // The shipped default model (model/) must be in the tarball and found without --model.
+  const answer = execFileSync(
+    "npx",
+    ["--prefix", emptyDir, "-y", `./${tarball}`, "generate", "--greedy", "--max-new-tokens", "8", "--json", "静夜思"],
+    {
+      cwd: emptyDir,
+      encoding: "utf8",
+      env: { ...process.env, npm_config_update_notifier: "false", npm_config_cache: join(work, "npm-cache") },
+    },
+  );
+  const generated = JSON.parse(answer).generatedTokens;
+  if (!(generated > 0)) {
+    throw new Error(`check-cli-tarball: "npx ./${tarball} generate" (the shipped model) generated nothing:\n${answer}`);
+  }
+  console.log(
+    `check-cli-tarball: npx ./${tarball} --help, data (shipped corpus) and generate (shipped model) work from an empty folder`,
+  );
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

@@ -59,15 +59,19 @@ describe("minimind data", () => {
     expect(answer("「床前看月光」的下一句是什么？")).toBeDefined();
     expect(answer("「秦川雄帝宅」的下一句是什么？")).toBeUndefined();
     // A work's side of the split depends only on (seed, title, author): every famous work held out here is
-    // held out of the whole corpus too, so training on --famous data never sees the whole corpus's held-out set.
+    // held out of the whole corpus too, and no question trained on here is in the whole corpus's held-out set.
     const whole = join(folder.path, "whole-tang");
     runCli(["data", "--collections", "tang", "--kinds", "next-line", "--out", whole]);
-    const wholeHeldOut = new Set(readFileSync(join(whole, "sft-heldout.jsonl"), "utf8").split("\n"));
-    const famousHeldOut = readFileSync(join(out, "sft-heldout.jsonl"), "utf8")
-      .split("\n")
-      .filter((l) => l !== "");
-    expect(famousHeldOut.length).toBeGreaterThan(0);
-    for (const line of famousHeldOut) expect(wholeHeldOut.has(line)).toBe(true);
+    const lines = (path: string) =>
+      readFileSync(path, "utf8")
+        .split("\n")
+        .filter((line) => line !== "");
+    const wholeHeldOutTexts = new Set(lines(join(whole, "pretrain-heldout.jsonl")));
+    const famousHeldOutTexts = lines(join(out, "pretrain-heldout.jsonl"));
+    expect(famousHeldOutTexts.length).toBeGreaterThan(0);
+    for (const text of famousHeldOutTexts) expect(wholeHeldOutTexts.has(text)).toBe(true);
+    const wholeHeldOutQuestions = new Set(lines(join(whole, "sft-heldout.jsonl")));
+    for (const line of lines(join(out, "sft.jsonl"))) expect(wholeHeldOutQuestions.has(line)).toBe(false);
   });
 
   it("--famous with files that mark no work famous fails naming them (exit 1)", () => {

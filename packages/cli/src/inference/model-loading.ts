@@ -1,15 +1,16 @@
 /**
  * Which model `generate`, `chat` and `eval` run: `--model <folder>` (a model folder with config.json and
  * model.safetensors, or a run folder of pretrain/sft/lora/demo, whose model/ is used), else the default model
- * shipped in the package's model/ folder. No default model ships yet: without `--model` the commands fail
- * with one line saying so and how to train one — never a stub model. Not here: generation (the commands).
+ * shipped in the package's model/ folder (see model/README.md). Should its weights be missing (a trimmed
+ * install), the commands fail with one line saying so and how to train one — never a stub model. Not here:
+ * generation (the commands).
  */
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { TextModel, type WeightFormat } from "@minimind/model";
-import { InvalidArgumentError } from "commander";
 import { setMatmulThreads } from "@minimind/tensor/internals";
+import { InvalidArgumentError } from "commander";
 
 /** The folder of this module in ESM and CJS builds and in the sources. */
 function moduleFolder(): string {
