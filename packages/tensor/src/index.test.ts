@@ -123,6 +123,17 @@ describe("@minimind/tensor/internals", () => {
         // CPU backend knobs
         "getMatmulThreads",
         "setMatmulThreads",
+        // wasm kernels on the shared heap (the attention package's SIMD kernels)
+        "F32",
+        "FunctionBuilder",
+        "I32",
+        "V128",
+        "Lanes",
+        "emitExp",
+        "expLocals",
+        "getHeap",
+        "instantiateOnHeap",
+        "relaxedSimdSupported",
         // the rule table's ops and the composed oracles
         "adamwUpdateComposed",
         "crossEntropyComposed",
