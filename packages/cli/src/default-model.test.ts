@@ -6,19 +6,11 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { readSafetensorsHeader } from "@minimind/model/safetensors";
 import { describe, expect, it } from "vitest";
 import { runCli } from "./testing/built-cli.js";
 
 const folder = fileURLToPath(new URL("../model", import.meta.url));
-
-/** The safetensors header: dtype and shape by tensor name. */
-function readHeader(path: string): Record<string, { dtype: string; shape: number[] }> {
-  const bytes = readFileSync(path);
-  const length = Number(bytes.readBigUInt64LE(0));
-  const header = JSON.parse(bytes.subarray(8, 8 + length).toString("utf8")) as Record<string, unknown>;
-  delete header.__metadata__;
-  return header as Record<string, { dtype: string; shape: number[] }>;
-}
 
 // Famous next-line questions the shipped model answers exactly (greedy). model/README.md gives the share of
 // all 1,401 such questions it answers (minimind eval on famous-data/sft.jsonl).
@@ -44,8 +36,8 @@ describe("the shipped default model", () => {
       vocab_size: 6400,
       tie_word_embeddings: true,
     });
-    const header = readHeader(join(folder, "model.safetensors"));
-    const tensors = Object.values(header);
+    const path = join(folder, "model.safetensors");
+    const tensors = readSafetensorsHeader(readFileSync(path), { source: path }).entries;
     expect(tensors.length).toBeGreaterThan(0);
     expect(new Set(tensors.map((tensor) => tensor.dtype))).toEqual(new Set(["BF16"]));
     const parameters = tensors.reduce((sum, tensor) => sum + tensor.shape.reduce((a, b) => a * b, 1), 0);

@@ -251,18 +251,7 @@ export function gemvQuantizedFunction(format: Format): FunctionBuilder {
         },
       );
       f.get(first).get(second).f32x4Add().set(first);
-      f.get(first)
-        .f32x4ExtractLane(0)
-        .get(first)
-        .f32x4ExtractLane(1)
-        .f32Add()
-        .get(first)
-        .f32x4ExtractLane(2)
-        .get(first)
-        .f32x4ExtractLane(3)
-        .f32Add()
-        .f32Add()
-        .set(sum);
+      f.f32x4LaneSum(first).set(sum);
       f.forLoop(
         p,
         () => f.get(k8),
@@ -341,18 +330,7 @@ export function gemvInt8DotFunction(): FunctionBuilder {
         },
       );
       f.get(out).get(j).i32Const(2).i32Shl().i32Add();
-      f.get(accumulator)
-        .f32x4ExtractLane(0)
-        .get(accumulator)
-        .f32x4ExtractLane(1)
-        .f32Add()
-        .get(accumulator)
-        .f32x4ExtractLane(2)
-        .get(accumulator)
-        .f32x4ExtractLane(3)
-        .f32Add()
-        .f32Add()
-        .f32Store();
+      f.f32x4LaneSum(accumulator).f32Store();
     },
   );
   return f;

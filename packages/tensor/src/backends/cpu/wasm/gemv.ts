@@ -209,18 +209,7 @@ export function gemvTransposedFunction(): FunctionBuilder {
         },
       );
       f.get(first).get(second).f32x4Add().set(first);
-      f.get(first)
-        .f32x4ExtractLane(0)
-        .get(first)
-        .f32x4ExtractLane(1)
-        .f32Add()
-        .get(first)
-        .f32x4ExtractLane(2)
-        .get(first)
-        .f32x4ExtractLane(3)
-        .f32Add()
-        .f32Add()
-        .set(sum);
+      f.f32x4LaneSum(first).set(sum);
       f.forLoop(
         p,
         () => f.get(k8),

@@ -163,6 +163,20 @@ export class FunctionBuilder {
   f32x4ExtractLane(lane: number): this {
     return this.simd(0x1f, lane);
   }
+  /** Pushes the sum of a vector local's four lanes, pairwise: (l0 + l1) + (l2 + l3). */
+  f32x4LaneSum(vector: number): this {
+    return this.get(vector)
+      .f32x4ExtractLane(0)
+      .get(vector)
+      .f32x4ExtractLane(1)
+      .f32Add()
+      .get(vector)
+      .f32x4ExtractLane(2)
+      .get(vector)
+      .f32x4ExtractLane(3)
+      .f32Add()
+      .f32Add();
+  }
   f32x4Add(): this {
     return this.simd(0xe4);
   }
