@@ -47,6 +47,7 @@ export function checkPackage(directory, { fix = false } = {}) {
   const lines = text.split("\n");
   const problems = [];
   const examples = markedExamples(text, readme);
+  let changed = false;
   for (const example of [...examples].reverse()) {
     const path = join(directory, example.file);
     if (!existsSync(path)) {
@@ -55,8 +56,10 @@ export function checkPackage(directory, { fix = false } = {}) {
     }
     const code = readFileSync(path, "utf8");
     if (code === example.code) continue;
-    if (fix) lines.splice(example.start, example.end - example.start, ...code.replace(/\n$/, "").split("\n"));
-    else problems.push(`${readme}:${example.line}: the code block differs from ${example.file} (run with --fix)`);
+    if (fix) {
+      lines.splice(example.start, example.end - example.start, ...code.replace(/\n$/, "").split("\n"));
+      changed = true;
+    } else problems.push(`${readme}:${example.line}: the code block differs from ${example.file} (run with --fix)`);
   }
   const examplesDirectory = join(directory, "examples");
   if (existsSync(examplesDirectory)) {
@@ -65,7 +68,8 @@ export function checkPackage(directory, { fix = false } = {}) {
       if (!shown.has(`examples/${name}`)) problems.push(`${readme}: examples/${name} is shown nowhere in the README`);
     }
   }
-  if (fix) writeFileSync(readme, lines.join("\n"));
+  // Only a README whose blocks changed is written: others may be editing the rest of the checkout.
+  if (changed) writeFileSync(readme, lines.join("\n"));
   return problems;
 }
 
