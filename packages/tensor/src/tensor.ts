@@ -194,6 +194,8 @@ export class Tensor implements Trackable {
   /** Set by `keep()`. */
   kept = false;
   private isDisposedFlag = false;
+  /** Whether the garbage-collection safety net holds this tensor (see memory.ts). */
+  private finalizerArmed = false;
 
   /** @internal */
   constructor(
@@ -210,8 +212,14 @@ export class Tensor implements Trackable {
     this.offset = offset;
     this.dtype = dtype;
     liveTensors++;
-    finalizer.register(this, storage, this);
-    if (tracked) track(this);
+    if (!tracked || !track(this)) this.escapeScopes();
+  }
+
+  /** @internal Arms the garbage-collection safety net once no scope will dispose this tensor (memory.ts). */
+  escapeScopes(): void {
+    if (this.finalizerArmed || this.isDisposedFlag) return;
+    this.finalizerArmed = true;
+    finalizer.register(this, this.storage, this);
   }
 
   get rank(): number {
@@ -261,7 +269,7 @@ export class Tensor implements Trackable {
     if (this.isDisposedFlag) return;
     this.isDisposedFlag = true;
     liveTensors--;
-    finalizer.unregister(this);
+    if (this.finalizerArmed) finalizer.unregister(this);
     this.storage.release();
     if (this.node) this.node.unreference();
     // A disposed leaf's gradient is of no further use.
