@@ -3,8 +3,9 @@
  * is given — the strategy's block mask and the backend's capabilities — never from who calls it (PyTorch
  * FlexAttention picks sparsity from the BlockMask the same way):
  * - "unmasked": every block of the mask is full and there are few queries (a decode step, a short chunk) and no
- *   score mod: softmax(q·kᵀ·scale)·v on two batched matmuls, grouping GQA query heads (no K/V copies); runs on
- *   any backend and reads a KV cache's strided views in place.
+ *   score mod, where the wasm SIMD tiled kernel does not apply (no host memory, SIMD off, D not a multiple of
+ *   4): softmax(q·kᵀ·scale)·v on two batched matmuls, grouping GQA query heads (no K/V copies); runs on any
+ *   backend and reads a KV cache's strided views in place.
  * - "tiled": the block-sparse flash-style kernel of `kernel.ts` (forward and backward, log-sum-exp saved) on
  *   backends whose memory the host addresses (`hasHostMemory`); it too reads cache views in place.
  * - "composed": the same maths from tensor primitives with a materialized mask
@@ -107,20 +108,26 @@ function chooseKernel(
   query: Tensor,
   key: Tensor,
   value: Tensor,
+  shape: AttentionShape,
   blockMask: BlockMask,
   scoreMod: ScoreMod | undefined,
 ): AttentionKernel {
+  const hostMemory = hasHostMemory(query) && hasHostMemory(key) && hasHostMemory(value);
+  // The wasm SIMD tiled kernel beats the two matmuls at every all-visible shape measured (a decode step:
+  // 8 query heads, 2 kv heads, D 64, Tk 160: 25 vs 47 µs; 64 queries: about 2× too), so "unmasked" is for
+  // backends without host memory and for the JavaScript tiled loops (SIMD off, or D not a multiple of 4).
+  if (hostMemory && simdApplicable(shape, scoreMod) !== undefined) return "tiled";
   if (scoreMod === undefined && blockMask.queryLength <= UNMASKED_MAX_QUERIES) {
     const { empty, partial } = blockMask.counts();
     if (empty === 0 && partial === 0 && blockMask.keyLength > 0) return "unmasked";
   }
-  if (hasHostMemory(query) && hasHostMemory(key) && hasHostMemory(value)) return "tiled";
-  return "composed";
+  return hostMemory ? "tiled" : "composed";
 }
 
 /**
- * The kernel `scaledDotProductAttention` runs for these inputs and options: "unmasked" when every query sees
- * every key (no score mod, at most 64 queries), "tiled" on backends with host memory, else "composed".
+ * The kernel `scaledDotProductAttention` runs for these inputs and options: "tiled" where the wasm SIMD kernel
+ * applies (host memory, SIMD on, D a multiple of 4); else "unmasked" when every query sees every key (no score
+ * mod, at most 64 queries); else "tiled" on backends with host memory, "composed" on the others.
  */
 export function selectAttentionKernel(
   query: Tensor,
@@ -130,7 +137,7 @@ export function selectAttentionKernel(
 ): AttentionKernel {
   const shape = shapeOf(query, key, value, "selectAttentionKernel");
   const blockMask = blockMaskFor(shape, options);
-  return chooseKernel(query, key, value, blockMask, options.scoreMod ?? blockMask.strategy.scoreMod);
+  return chooseKernel(query, key, value, shape, blockMask, options.scoreMod ?? blockMask.strategy.scoreMod);
 }
 
 /** softmax(q·kᵀ·scale)·v with no mask: the query heads of each kv head stacked as rows of one matmul. */
@@ -184,7 +191,7 @@ export function scaledDotProductAttention(
   const blockMask = blockMaskFor(shape, options);
   const scoreMod = options.scoreMod ?? blockMask.strategy.scoreMod;
   const scale = options.scale ?? 1 / Math.sqrt(shape.headDim);
-  const kernel = chooseKernel(query, key, value, blockMask, scoreMod);
+  const kernel = chooseKernel(query, key, value, shape, blockMask, scoreMod);
   if (kernel === "unmasked") return unmaskedAttention(query, key, value, shape, scale);
   if (kernel === "composed") {
     if (scoreMod) {
