@@ -8,6 +8,7 @@ import {
   add,
   arange,
   cast,
+  concat,
   equal,
   gatherRows,
   indexAddRows,
@@ -16,7 +17,9 @@ import {
   mean,
   mul,
   noGrad,
+  type QuantizedFormat,
   type QuantizedWeight,
+  quantizeWeight,
   rmsnorm,
   silu,
   slice,
@@ -41,13 +44,80 @@ export type LinearAdapter = (x: Tensor) => Tensor;
 export class Linear {
   adapter: LinearAdapter | undefined;
   quantized: QuantizedWeight | undefined;
+  /** Set when this projection's weight is stored as part of a `FusedProjections` (then `weight` is released). */
+  fused: { readonly group: FusedProjections; readonly index: number } | undefined;
 
   constructor(readonly weight: Tensor) {}
 
   forward(x: Tensor): Tensor {
+    if (this.fused !== undefined) return this.fused.group.forward(x)[this.fused.index] as Tensor;
     const output = this.quantized === undefined ? linear(x, this.weight) : matmulQuantized(x, this.quantized);
     return this.adapter === undefined ? output : add(output, this.adapter(x));
   }
+}
+
+/**
+ * Projections of the same input (q/k/v; gate/up) stored as one inference-only weight, their rows stacked:
+ * one GEMV per step instead of one each (in a decode step, the fixed cost of a call is comparable to a small
+ * projection's arithmetic), and one activation quantization. Quantization is per row (int8 blocks run along
+ * a row; bf16 per value), so each part's output is bit-identical to its own quantized projection's.
+ */
+export class FusedProjections {
+  readonly widths: readonly number[];
+
+  private constructor(
+    readonly parts: readonly Linear[],
+    readonly weight: QuantizedWeight,
+  ) {
+    this.widths = parts.map((part) => part.weight.shape[0] as number);
+  }
+
+  /** Quantizes the parts' stacked float32 weights to `format` and points each part at the group. */
+  static quantize(parts: readonly Linear[], format: QuantizedFormat): FusedProjections {
+    const stacked = noGrad(() =>
+      concat(
+        parts.map((part) => part.weight),
+        0,
+      ),
+    );
+    let weight: QuantizedWeight;
+    try {
+      weight = quantizeWeight(stacked, format);
+    } finally {
+      stacked.dispose();
+    }
+    const group = new FusedProjections(parts, weight);
+    parts.forEach((part, index) => {
+      part.fused = { group, index };
+    });
+    return group;
+  }
+
+  /** Each part's output x·Wᵢᵀ (+ its adapter), cut from one [..., Σ widths] product. */
+  forward(x: Tensor): Tensor[] {
+    const stacked = matmulQuantized(x, this.weight);
+    const last = stacked.shape.length - 1;
+    const begin = new Array<number>(stacked.shape.length).fill(0);
+    const end = [...stacked.shape];
+    let start = 0;
+    return this.parts.map((part, index) => {
+      const width = this.widths[index] as number;
+      begin[last] = start;
+      end[last] = start + width;
+      start += width;
+      // Contiguous, as a projection's own output is: the ops after it (norms, RoPE) then take the same kernels.
+      const output = slice(stacked, begin, end).contiguous();
+      return part.adapter === undefined ? output : add(output, part.adapter(x));
+    });
+  }
+}
+
+/** The outputs of `parts` on x from their shared fused weight, when exactly these parts form one group. */
+export function fusedOutputs(parts: readonly Linear[], x: Tensor): Tensor[] | undefined {
+  const group = parts[0]?.fused?.group;
+  if (group === undefined || group.parts.length !== parts.length) return undefined;
+  if (!group.parts.every((part, index) => part === parts[index])) return undefined;
+  return group.forward(x);
 }
 
 export class RMSNorm {
@@ -70,7 +140,11 @@ export class FeedForward {
 
   /** down(silu(gate(x)) · up(x)) for x [..., hidden]. */
   forward(x: Tensor): Tensor {
-    return this.downProj.forward(mul(silu(this.gateProj.forward(x)), this.upProj.forward(x)));
+    const [gate, up] = fusedOutputs([this.gateProj, this.upProj], x) ?? [
+      this.gateProj.forward(x),
+      this.upProj.forward(x),
+    ];
+    return this.downProj.forward(mul(silu(gate as Tensor), up as Tensor));
   }
 }
 

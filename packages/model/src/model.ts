@@ -16,6 +16,7 @@ import {
   dropout,
   embedding,
   keep,
+  type QuantizedWeight,
   randnValues,
   rope,
   type Tensor,
@@ -32,7 +33,15 @@ import {
 import { checkPrompts, decodeSteps, decodeToEnd, readAsynchronously } from "./decoding.js";
 import type { ForwardOptions, ForwardResult, MiniMindInitOptions } from "./forward-types.js";
 import { type GenerateOptions, resolveGenerationSettings } from "./generation.js";
-import { FeedForward, Linear, type LinearAdapter, MoEFeedForward, RMSNorm } from "./layers.js";
+import {
+  FeedForward,
+  FusedProjections,
+  fusedOutputs,
+  Linear,
+  type LinearAdapter,
+  MoEFeedForward,
+  RMSNorm,
+} from "./layers.js";
 import {
   type FromPretrainedOptions,
   readPretrained,
@@ -93,9 +102,14 @@ class Attention {
   forward(x: Tensor, context: LayerContext): Tensor {
     const [batch, length] = x.shape as [number, number, number];
     const { num_attention_heads: queryHeads, num_key_value_heads: keyValueHeads, head_dim: headDim } = this.config;
-    let query = this.qProj.forward(x).reshape([batch, length, queryHeads, headDim]); // [B, T, Hq, D]
-    let key = this.kProj.forward(x).reshape([batch, length, keyValueHeads, headDim]); // [B, T, Hkv, D]
-    const value = this.vProj.forward(x).reshape([batch, length, keyValueHeads, headDim]); // [B, T, Hkv, D]
+    const [queryOut, keyOut, valueOut] = (fusedOutputs([this.qProj, this.kProj, this.vProj], x) ?? [
+      this.qProj.forward(x),
+      this.kProj.forward(x),
+      this.vProj.forward(x),
+    ]) as [Tensor, Tensor, Tensor];
+    let query = queryOut.reshape([batch, length, queryHeads, headDim]); // [B, T, Hq, D]
+    let key = keyOut.reshape([batch, length, keyValueHeads, headDim]); // [B, T, Hkv, D]
+    const value = valueOut.reshape([batch, length, keyValueHeads, headDim]); // [B, T, Hkv, D]
     query = this.qNorm.forward(query);
     key = this.kNorm.forward(key);
     if (context.positionsPerRow) {
@@ -362,6 +376,12 @@ export class MiniMindForCausalLM {
     if (format !== "bf16" && format !== "int8")
       throw new Error(`[MiniMindForCausalLM] quantize: format is ${JSON.stringify(format)}; expected "bf16" or "int8"`);
     this.train(false);
+    // q/k/v and gate/up read the same input: each group is stored as one weight, one GEMV per step.
+    for (const block of this.model.layers) {
+      const { qProj, kProj, vProj } = block.selfAttention;
+      FusedProjections.quantize([qProj, kProj, vProj], format);
+      if (block.mlp instanceof FeedForward) FusedProjections.quantize([block.mlp.gateProj, block.mlp.upProj], format);
+    }
     quantizeProjections(this.linears, this.parameters, format);
     this.weightFormat = format;
     return this;
@@ -559,7 +579,12 @@ export class MiniMindForCausalLM {
   /** Releases every parameter and cached table; the model is unusable afterwards. */
   dispose(): void {
     for (const weight of this.parameters.values()) weight.dispose();
-    for (const projection of this.linears.values()) projection.quantized?.dispose();
+    const fusedWeights = new Set<QuantizedWeight>();
+    for (const projection of this.linears.values()) {
+      projection.quantized?.dispose();
+      if (projection.fused !== undefined) fusedWeights.add(projection.fused.group.weight);
+    }
+    for (const weight of fusedWeights) weight.dispose();
     this.model.rotary.dispose();
   }
 }

@@ -26,7 +26,8 @@ export function quantizeProjections(
   const released = new Set<Tensor>();
   for (const [name, projection] of linears) {
     if (projection.quantized !== undefined || isRouter(name)) continue;
-    projection.quantized = quantizeWeight(projection.weight, format);
+    // Part of a fused group (its rows already live in the group's weight): only its float32 weight goes.
+    if (projection.fused === undefined) projection.quantized = quantizeWeight(projection.weight, format);
     // The tied lm_head shares the embedding table, which the embedding lookup still reads in float32.
     if (parameters.get(name) === projection.weight) {
       parameters.delete(name);

@@ -17,7 +17,7 @@
  * - Inference only: training and float32 state dicts are refused with the reason.
  */
 import { readdirSync, readFileSync } from "node:fs";
-import { dequantizeWeight, quantizeWeight, scope } from "@minimind/tensor";
+import { dequantizeWeight, quantizeWeight, scope, sum, type Tensor, tensor } from "@minimind/tensor";
 import { describe, expect, it } from "vitest";
 import { parseMiniMindConfig } from "./config.js";
 import { MiniMindForCausalLM } from "./model.js";
@@ -115,6 +115,40 @@ describe.each(cases)("%s", (name) => {
       }
     },
   );
+});
+
+describe("fused projections (q/k/v and gate/up stored as one weight each)", () => {
+  it("an adapter on one fused part changes only that part: bit-identical to the float32 twin with the same adapter", async () => {
+    const name = "dense-tiny";
+    const { tensors: io } = readSafetensors(readFileSync(new URL("io.safetensors", new URL(`${name}/`, fixtures))));
+    for (const format of ["int8", "bf16"] as const) {
+      const model = await MiniMindForCausalLM.fromPretrained(new URL(`${name}/`, fixtures).pathname, {
+        weights: format,
+      });
+      const twin = dequantizedTwin(name, model, format);
+      try {
+        const plain = run(model, io);
+        // k_proj (the middle of q/k/v) and up_proj (the second of gate/up) of layer 1 get Σx · ramp(width): a
+        // deterministic, input-dependent correction of the part's own width.
+        for (const [weightName, width] of [
+          ["model.layers.1.self_attn.k_proj.weight", model.config.num_key_value_heads * model.config.head_dim],
+          ["model.layers.1.mlp.up_proj.weight", model.config.intermediate_size],
+        ] as const) {
+          const ramp = tensor(Float32Array.from({ length: width }, (_, index) => (index + 1) / width));
+          const adapter = (x: Tensor) => sum(x, -1, true).mul(ramp);
+          model.setAdapter(weightName, adapter);
+          twin.setAdapter(weightName, adapter);
+        }
+        const adapted = run(model, io);
+        const expected = run(twin, io);
+        expect(bits(adapted.logits)).toEqual(bits(expected.logits));
+        expect(adapted.loss).not.toBe(plain.loss);
+      } finally {
+        model.dispose();
+        twin.dispose();
+      }
+    }
+  });
 });
 
 describe("quantized models are inference-only", () => {

@@ -95,6 +95,7 @@ function splitRows(n: number, tasks: number): Array<[number, number]> {
 /** Largest int16 activation value. */
 const INT16_LIMIT = 32767;
 let activationScratch: HeapBlock | null = null;
+let activationViews: { buffer: ArrayBufferLike; int16: Int16Array; float32: Float32Array } | null = null;
 
 /**
  * The activations a [k] (from element `aOffset` of `a`) as int16 per block of 32 with one float32 scale each,
@@ -113,30 +114,43 @@ export function quantizeActivations(a: HeapBlock, aOffset: number, k: number): {
     activationScratch = heap.alloc(elements);
   }
   const scratch = activationScratch;
-  const values = new Int16Array(heap.memory.buffer, scratch.ptr, blocks * INT8_BLOCK);
-  const scales = new Float32Array(heap.memory.buffer, scratch.ptr + blocks * INT8_BLOCK * 2, blocks);
+  const buffer = heap.memory.buffer;
+  // Views over the whole heap, made again only when the memory grows (a view over shared memory costs more to
+  // create than quantizing a 512-wide row: this runs once per int8 decode projection).
+  if (activationViews === null || activationViews.buffer !== buffer) {
+    activationViews = { buffer, int16: new Int16Array(buffer), float32: new Float32Array(buffer) };
+  }
+  const { int16, float32 } = activationViews;
+  const valuesAt = scratch.ptr >> 1;
+  const scalesAt = (scratch.ptr + blocks * INT8_BLOCK * 2) >> 2;
   const source = a.f32();
   for (let block = 0; block < blocks; block++) {
     const start = block * INT8_BLOCK;
     const end = Math.min(k, start + INT8_BLOCK);
+    const from = aOffset + start;
+    const count = end - start;
     let largest = 0;
-    for (let p = start; p < end; p++) {
-      const magnitude = Math.abs(source[aOffset + p] as number);
-      largest = magnitude > largest || Number.isNaN(magnitude) ? magnitude : largest;
+    let notANumber = false;
+    for (let p = 0; p < count; p++) {
+      const value = source[from + p] as number;
+      const magnitude = value < 0 ? -value : value;
+      if (magnitude > largest) largest = magnitude;
+      else if (magnitude !== magnitude) notANumber = true;
     }
-    if (!Number.isFinite(largest)) {
-      scales[block] = Number.NaN;
-      values.fill(0, start, start + INT8_BLOCK);
+    const target = valuesAt + start;
+    if (notANumber || largest === Number.POSITIVE_INFINITY) {
+      float32[scalesAt + block] = Number.NaN;
+      int16.fill(0, target, target + INT8_BLOCK);
       continue;
     }
     const scale = Math.fround(largest / INT16_LIMIT);
-    scales[block] = scale;
+    float32[scalesAt + block] = scale;
     const inverse = scale === 0 ? 0 : 1 / scale;
-    for (let p = start; p < end; p++) {
-      const q = Math.round((source[aOffset + p] as number) * inverse);
-      values[p] = Math.max(-INT16_LIMIT, Math.min(INT16_LIMIT, q));
+    for (let p = 0; p < count; p++) {
+      const q = Math.round((source[from + p] as number) * inverse);
+      int16[target + p] = q > INT16_LIMIT ? INT16_LIMIT : q < -INT16_LIMIT ? -INT16_LIMIT : q;
     }
-    values.fill(0, end, start + INT8_BLOCK);
+    if (count < INT8_BLOCK) int16.fill(0, target + count, target + INT8_BLOCK);
   }
   return { values: scratch.ptr, scales: scratch.ptr + blocks * INT8_BLOCK * 2 };
 }
