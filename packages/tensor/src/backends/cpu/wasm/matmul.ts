@@ -49,6 +49,8 @@ const PARALLEL_THRESHOLD = 1 << 18;
  */
 const GEMV_TRANSPOSED_PARALLEL_THRESHOLD = 1 << 21;
 const GEMV_ROWS_PARALLEL_THRESHOLD = 1 << 23;
+/** GEMM tasks per thread (see `planTasks`). */
+const GEMM_TASKS_PER_THREAD = 4;
 
 interface ThreadScratch {
   packedA: HeapBlock;
@@ -178,13 +180,16 @@ function splitRange(length: number, parts: number, unit: number): Array<[number,
 }
 
 /**
- * The output split into tasks for `threads` threads: whole batch entries when there are enough, else
- * column strips (or row strips, for tall outputs) of each entry — about four tasks per thread, so threads
- * that finish early take more.
+ * The output split into tasks for `threads` threads — about four per thread, so threads that finish early (or
+ * that the OS did not delay) take more: whole batch entries when there are enough; else, for a GEMV, column
+ * strips; else a grid of R row × C column blocks of each entry. Every task packs its own rows of A (once per
+ * column block) and its own columns of B (once per row block), so the grid is the one that packs the fewest
+ * elements, C·m·k + R·k·n (at 1024³ on 2 threads, 2 × 4 blocks pack 6 matrices' worth where 8 column strips
+ * packed 9). Each output element is summed in the same order whatever the split.
  */
 function planTasks(spec: MatmulSpec, threads: number): Task[] {
-  const { batch, m, n } = spec;
-  const wanted = threads === 1 ? 1 : 4 * threads;
+  const { batch, m, n, k } = spec;
+  const wanted = threads === 1 ? 1 : (m === 1 ? 4 : GEMM_TASKS_PER_THREAD) * threads;
   const tasks: Task[] = [];
   if (batch >= wanted || threads === 1) {
     for (let index = 0; index < batch; index++) {
@@ -192,17 +197,31 @@ function planTasks(spec: MatmulSpec, threads: number): Task[] {
     }
     return tasks;
   }
-  const strips = Math.ceil(wanted / batch);
-  const columnUnit = m === 1 ? 64 : NR;
-  const byColumns = m === 1 || n >= m;
-  const ranges = byColumns ? splitRange(n, strips, columnUnit) : splitRange(m, strips, MR);
+  const blocks = Math.ceil(wanted / batch);
+  let rowRanges: Array<[number, number]> = [[0, m]];
+  let columnRanges: Array<[number, number]>;
+  if (m === 1) {
+    columnRanges = splitRange(n, blocks, 64);
+  } else {
+    let best = { rows: 1, columns: blocks, cost: Number.POSITIVE_INFINITY };
+    for (let rows = 1; rows <= blocks; rows++) {
+      if (blocks % rows !== 0) continue;
+      const columns = blocks / rows;
+      if (Math.ceil(m / MR) < rows || Math.ceil(n / NR) < columns) continue;
+      const cost = columns * m * k + rows * k * n;
+      if (cost < best.cost) best = { rows, columns, cost };
+    }
+    if (!Number.isFinite(best.cost)) {
+      best = n >= m ? { rows: 1, columns: blocks, cost: 0 } : { rows: blocks, columns: 1, cost: 0 };
+    }
+    rowRanges = splitRange(m, best.rows, MR);
+    columnRanges = splitRange(n, best.columns, NR);
+  }
   for (let index = 0; index < batch; index++) {
-    for (const [start, end] of ranges) {
-      tasks.push(
-        byColumns
-          ? { batch: index, rowStart: 0, rowEnd: m, columnStart: start, columnEnd: end }
-          : { batch: index, rowStart: start, rowEnd: end, columnStart: 0, columnEnd: n },
-      );
+    for (const [rowStart, rowEnd] of rowRanges) {
+      for (const [columnStart, columnEnd] of columnRanges) {
+        tasks.push({ batch: index, rowStart, rowEnd, columnStart, columnEnd });
+      }
     }
   }
   return tasks;

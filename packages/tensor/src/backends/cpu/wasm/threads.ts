@@ -16,8 +16,8 @@
  * the main thread in `Atomics.wait` on a loaded machine: a late worker decremented a count that had not
  * included it). Every participant decrements PENDING once per generation, after its last claim; the main
  * thread adds the participant count to PENDING after the bump (a worker may already have finished) and
- * waits for zero. Waiting is `Atomics.wait` after a short bounded spin (about SPIN_MICROSECONDS), so an idle
- * or waiting thread never holds a core for long. A thread that may not block (a browser window's main
+ * waits for zero. Waiting is `Atomics.wait` after a short bounded spin (SPIN_MICROSECONDS on the main thread,
+ * WORKER_SPIN_MICROSECONDS in a worker), so an idle or waiting thread never holds a core for long. A thread that may not block (a browser window's main
  * thread) gets no workers: matmul runs there on that one thread.
  */
 import { DESCRIPTOR_WORDS } from "./job.js";
@@ -36,8 +36,15 @@ export const MAXIMUM_WORKERS = 256;
 const JOINED_BITS = 9;
 const JOINED_MASK = (1 << JOINED_BITS) - 1;
 const GENERATION_STEP = 1 << JOINED_BITS;
-/** How long a thread polls before it blocks in `Atomics.wait` (a futex wake costs tens of µs). */
+/** How long the main thread polls for the workers before it blocks in `Atomics.wait` (a futex wake costs tens of µs). */
 const SPIN_MICROSECONDS = 20;
+/**
+ * How long an idle worker polls for the next generation before it blocks. Longer than the main thread's: in a
+ * decode step the matrix–vector products come 20–100 µs apart (norms, RoPE, attention in between), so a worker
+ * that slept after 20 µs was woken, late, for nearly every one, and the main thread waited on it; one that polls
+ * 200 µs is still running when the next arrives. An idle pool stops polling 200 µs after its last job.
+ */
+const WORKER_SPIN_MICROSECONDS = 200;
 
 /** What a worker runs: join, then wait for a new generation, run its job list, report, repeat. */
 const WORKER_SOURCE = `
@@ -51,7 +58,7 @@ function start(data) {
   for (;;) {
     let state = Atomics.load(control, ${STATE});
     if (state >>> ${JOINED_BITS} === generation) {
-      const deadline = performance.now() + ${SPIN_MICROSECONDS / 1000};
+      const deadline = performance.now() + ${WORKER_SPIN_MICROSECONDS / 1000};
       for (let poll = 1; state >>> ${JOINED_BITS} === generation; poll++) {
         if ((poll & 63) === 0 && performance.now() > deadline) break;
         state = Atomics.load(control, ${STATE});
