@@ -135,7 +135,7 @@ export function quantizeActivations(a: HeapBlock, aOffset: number, k: number): {
       const value = source[from + p] as number;
       const magnitude = value < 0 ? -value : value;
       if (magnitude > largest) largest = magnitude;
-      else if (magnitude !== magnitude) notANumber = true;
+      else if (Number.isNaN(magnitude)) notANumber = true;
     }
     const target = valuesAt + start;
     if (notANumber || largest === Number.POSITIVE_INFINITY) {
@@ -148,7 +148,7 @@ export function quantizeActivations(a: HeapBlock, aOffset: number, k: number): {
     const inverse = scale === 0 ? 0 : 1 / scale;
     for (let p = 0; p < count; p++) {
       const q = Math.round((source[from + p] as number) * inverse);
-      int16[target + p] = q > INT16_LIMIT ? INT16_LIMIT : q < -INT16_LIMIT ? -INT16_LIMIT : q;
+      int16[target + p] = Math.max(-INT16_LIMIT, Math.min(INT16_LIMIT, q));
     }
     if (count < INT8_BLOCK) int16.fill(0, target + count, target + INT8_BLOCK);
   }
