@@ -197,6 +197,48 @@ describe("the README's commands", () => {
   );
 });
 
+/**
+ * The repository README's `minimind` commands (the quick start's `pnpm minimind demo`, the experiment commands):
+ * its sh blocks also hold pnpm, npx and git lines, so only the stages that run minimind — directly or as
+ * `pnpm minimind` — are taken.
+ */
+function repositoryReadmeCommands(text: string): ReadmeCommand[] {
+  const found: ReadmeCommand[] = [];
+  for (const block of text.matchAll(/^```sh\n([\s\S]*?)^```$/gm)) {
+    const lines = (block[1] ?? "").replace(/\\\n\s*/g, " ").split("\n");
+    for (const line of lines.filter((line) => line.trim() !== "")) {
+      for (const stage of shellStages(line).stages) {
+        const at = stage.indexOf("minimind");
+        const viaPnpm = at > 0 && /^pnpm(@|$)/.test(stage[at - 1] ?? "");
+        if (at === 0 || viaPnpm) found.push({ argv: stage.slice(at + 1), source: line.trim() });
+      }
+    }
+  }
+  return found;
+}
+
+const repositoryReadme = readFileSync(new URL("../../../README.md", import.meta.url), "utf8");
+const repositoryCommands = repositoryReadmeCommands(repositoryReadme);
+
+describe("the repository README's minimind commands", () => {
+  it("are found (the quick start's demo, the experiment runs)", () => {
+    expect(repositoryCommands.map((command) => command.argv[0])).toEqual(
+      expect.arrayContaining(["demo", "experiment"]),
+    );
+  });
+
+  it.each(repositoryCommands.map((command) => [command.argv.join(" "), command] as const))(
+    "parse: minimind %s",
+    async (_, command) => {
+      const result = await parse(command.argv);
+      expect(result.stderr, command.source).toBe("");
+      expect(result.code, command.source).toBe(0);
+      expect(result.reached, command.source).toBeDefined();
+      expect(command.argv.slice(0, result.reached?.length), command.source).toEqual(result.reached);
+    },
+  );
+});
+
 describe("the README's quick commands, run (built executable)", () => {
   const work = temporaryFolder("minimind-readme-");
   afterAll(() => work.remove());
