@@ -4,97 +4,21 @@
  * would (examples/tsconfig.json). They import `@minimind/model` by name: the built package, as a user gets it.
  * Each runs in a fresh temporary working folder, where it writes the small random checkpoint it loads.
  */
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { noGrad, scope, setBackend } from "@minimind/tensor";
-import { type GpuJsConstructor, unavailableReason } from "@minimind/tensor/gpujs";
 import { Tokenizer } from "@minimind/tokenizer";
-import * as gpujsModule from "gpu.js";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { createMiniMindConfig, MiniMindForCausalLM, parameterShapes } from "./index.js";
+import { describe, expect, it } from "vitest";
+import { exampleConfig, runExample, useExampleFolder } from "./__fixtures__/readme-examples.js";
+import { MiniMindForCausalLM, parameterShapes } from "./index.js";
 import { readSafetensors, SAFETENSORS_INDEX_NAME, tensorToFloat32 } from "./safetensors-entry.js";
 
-/** The config every example builds: hidden 64, 2 layers, otherwise MiniMind's defaults (6,400-token vocabulary). */
-const exampleConfig = createMiniMindConfig({ hidden_size: 64, num_hidden_layers: 2 });
-
-let folder = "";
-let previous = "";
-beforeEach(() => {
-  previous = process.cwd();
-  folder = mkdtempSync(join(tmpdir(), "model-readme-"));
-  process.chdir(folder);
-});
-afterEach(() => {
-  process.chdir(previous);
-  rmSync(folder, { recursive: true, force: true });
-  vi.restoreAllMocks();
-  vi.resetModules();
-});
-
-const examples = {
-  gpu: () => import("../examples/gpu.js"),
-  "load-options": () => import("../examples/load-options.js"),
-  "score-and-generate": () => import("../examples/score-and-generate.js"),
-  "text-model": () => import("../examples/text-model.js"),
-  "cache-reuse": () => import("../examples/cache-reuse.js"),
-  generate: () => import("../examples/generate.js"),
-  "inspect-checkpoint": () => import("../examples/inspect-checkpoint.js"),
-  "checkpoint-files": () => import("../examples/checkpoint-files.js"),
-};
-
-/** Runs an example (a fresh module instance each time) and returns what it passed to console.log and stdout. */
-async function runExample(name: keyof typeof examples) {
-  const log = vi.spyOn(console, "log").mockImplementation(() => {});
-  const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
-  const written: string[] = [];
-  const write = vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
-    written.push(String(chunk));
-    return true;
-  });
-  const printed = log.mock.calls;
-  const warned = warn.mock.calls;
-  try {
-    vi.resetModules();
-    await examples[name]();
-  } finally {
-    log.mockRestore();
-    warn.mockRestore();
-    write.mockRestore();
-  }
-  return { printed, warned, written };
-}
+useExampleFolder();
 
 function bits(value: number): number {
   return new Uint32Array(Float32Array.of(value).buffer)[0] as number;
 }
 
 describe("README examples", () => {
-  const GPU = (gpujsModule as unknown as { GPU: GpuJsConstructor }).GPU;
-  const headlessgl = unavailableReason(GPU, "headlessgl");
-  if (headlessgl && process.env.CI) throw new Error(`CI requires gpujs mode "headlessgl": ${headlessgl}`);
-
-  it.skipIf(Boolean(headlessgl))("gpu.ts: the model on gpu.js headless-gl, the CPU backend's next token", async () => {
-    try {
-      const { printed } = await runExample("gpu");
-      expect(printed[0]).toEqual(["headlessgl", ["headlessgl"]]);
-      const [label, next, , logit] = printed[1] as [string, number, string, number];
-      expect(label).toBe("next token");
-      setBackend("cpu");
-      const model = new MiniMindForCausalLM(exampleConfig, { seed: 0 }).eval();
-      const cpu = scope(() =>
-        noGrad(() => model.forward({ inputIds: [[1, 320, 275, 2401, 5]], logitsToKeep: 1 }).logits.dataSync()),
-      );
-      model.dispose();
-      const best = Math.max(...cpu);
-      expect(next).toBe(cpu.indexOf(best));
-      expect(Math.abs(logit - best)).toBeLessThanOrEqual(1e-4);
-    } finally {
-      setBackend("cpu");
-    }
-  });
-  if (headlessgl) console.warn(`[readme examples] gpu.ts not run here: ${headlessgl}`);
-
   it("load-options.ts: strict refuses the missing layer, strict: false loads it and reports it", async () => {
     const { printed, warned } = await runExample("load-options");
     const dropped = ["gate_proj", "down_proj", "up_proj"].map((name) => `model.layers.1.mlp.${name}.weight`);
