@@ -6,9 +6,9 @@
  * reproduces; FUZZ_RUNS raises the count.
  */
 import { describe, expect, it } from "vitest";
-import type { CommandIo } from "./command.js";
 import { commands } from "./index.js";
 import { runProgram } from "./program.js";
+import { captureIo } from "./testing/capture-io.js";
 
 /** xorshift32: a small seeded generator, so every run draws the same cases. */
 function generator(seed: number): (count: number) => number {
@@ -88,25 +88,6 @@ const values = [
   "9007199254740993",
 ];
 
-function fakeIo(): { io: CommandIo; out: string[]; err: string[] } {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    out,
-    err,
-    io: {
-      stdout: (text) => out.push(text),
-      stderr: (text) => err.push(text),
-      readStdin: async () => "",
-      stdinIsTTY: false,
-      stdoutIsTTY: false,
-      stderrIsTTY: false,
-      columns: 80,
-      environment: {},
-    },
-  };
-}
-
 describe("argv fuzzing", () => {
   const runs = Number(process.env.FUZZ_RUNS ?? 400);
 
@@ -122,9 +103,9 @@ describe("argv fuzzing", () => {
       }
       // Never let a case reach heavy work or the real terminal.
       if (argv[0] === "mask" && !argv.includes("--json") && !argv.includes("--svg")) argv.push("--json");
-      const { io, err } = fakeIo();
+      const { io, err } = captureIo();
       const code = await runProgram(commands, argv, io);
-      const stderr = err.join("");
+      const stderr = err();
       const label = JSON.stringify(argv);
       expect([0, 1, 2], label).toContain(code);
       counts[code] = (counts[code] ?? 0) + 1;

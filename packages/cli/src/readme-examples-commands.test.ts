@@ -10,10 +10,11 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import type { CliCommand, CommandIo } from "./command.js";
+import type { CliCommand } from "./command.js";
 import { commands } from "./index.js";
 import { runProgram } from "./program.js";
 import { type CliResult, runCli, temporaryFolder } from "./testing/built-cli.js";
+import { captureIo } from "./testing/capture-io.js";
 
 const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
 const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
@@ -77,20 +78,26 @@ function minimindArgv(words: readonly string[]): string[] | undefined {
 const otherPrograms = new Set(["curl"]);
 
 /** Every command of the README's sh blocks and inline code spans. */
+/** Code fences of a markdown text: language and body. */
+const fence = /^```(\w*)\n([\s\S]*?)^```$/gm;
+
+/** The non-empty lines of a markdown text's sh blocks, backslash continuations joined. */
+function shLines(text: string): string[] {
+  return [...text.matchAll(fence)]
+    .filter((block) => block[1] === "sh")
+    .flatMap((block) => (block[2] ?? "").replace(/\\\n\s*/g, " ").split("\n"))
+    .filter((line) => line.trim() !== "");
+}
+
 function readmeCommands(text: string): ReadmeCommand[] {
   const found: ReadmeCommand[] = [];
-  const fence = /^```(\w*)\n([\s\S]*?)^```$/gm;
-  for (const block of text.matchAll(fence)) {
-    if (block[1] !== "sh") continue;
-    const lines = (block[2] ?? "").replace(/\\\n\s*/g, " ").split("\n");
-    for (const line of lines.filter((line) => line.trim() !== "")) {
-      const { stages, comment } = shellStages(line);
-      for (const stage of stages) {
-        const argv = minimindArgv(stage);
-        if (argv !== undefined) found.push({ argv, source: line.trim(), ...(comment ? { comment } : {}) });
-        else if (!otherPrograms.has(stage[0] ?? "")) {
-          throw new Error(`README sh line is neither a minimind command nor a known program: ${line}`);
-        }
+  for (const line of shLines(text)) {
+    const { stages, comment } = shellStages(line);
+    for (const stage of stages) {
+      const argv = minimindArgv(stage);
+      if (argv !== undefined) found.push({ argv, source: line.trim(), ...(comment ? { comment } : {}) });
+      else if (!otherPrograms.has(stage[0] ?? "")) {
+        throw new Error(`README sh line is neither a minimind command nor a known program: ${line}`);
       }
     }
   }
@@ -128,20 +135,9 @@ function recording(list: readonly CliCommand[], reached: string[][], path: strin
 /** Parses `argv` with the CLI's own program: the exit code, what it wrote to stderr, and the command it reached. */
 async function parse(argv: readonly string[]) {
   const reached: string[][] = [];
-  const errors: string[] = [];
-  const output: string[] = [];
-  const io: CommandIo = {
-    stdout: (text) => output.push(text),
-    stderr: (text) => errors.push(text),
-    readStdin: async () => "",
-    stdinIsTTY: false,
-    stdoutIsTTY: false,
-    stderrIsTTY: false,
-    columns: 80,
-    environment: {},
-  };
+  const { io, out, err } = captureIo();
   const code = await runProgram(recording(commands, reached), argv, io);
-  return { code, stdout: output.join(""), stderr: errors.join(""), reached: reached[0] };
+  return { code, stdout: out(), stderr: err(), reached: reached[0] };
 }
 
 /** Whether `minimind <path> --help` is the help of exactly the command `path` names. */
@@ -204,14 +200,11 @@ describe("the README's commands", () => {
  */
 function repositoryReadmeCommands(text: string): ReadmeCommand[] {
   const found: ReadmeCommand[] = [];
-  for (const block of text.matchAll(/^```sh\n([\s\S]*?)^```$/gm)) {
-    const lines = (block[1] ?? "").replace(/\\\n\s*/g, " ").split("\n");
-    for (const line of lines.filter((line) => line.trim() !== "")) {
-      for (const stage of shellStages(line).stages) {
-        const at = stage.indexOf("minimind");
-        const viaPnpm = at > 0 && /^pnpm(@|$)/.test(stage[at - 1] ?? "");
-        if (at === 0 || viaPnpm) found.push({ argv: stage.slice(at + 1), source: line.trim() });
-      }
+  for (const line of shLines(text)) {
+    for (const stage of shellStages(line).stages) {
+      const at = stage.indexOf("minimind");
+      const viaPnpm = at > 0 && /^pnpm(@|$)/.test(stage[at - 1] ?? "");
+      if (at === 0 || viaPnpm) found.push({ argv: stage.slice(at + 1), source: line.trim() });
     }
   }
   return found;

@@ -7,33 +7,17 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import type { CommandIo } from "../command.js";
 import { buildDatasets } from "../data/build.js";
 import { clauses } from "../data/questions.js";
 import { isHeldOut, workIdentity } from "../data/split.js";
 import { loadShippedCorpus } from "../data/works.js";
 import { runProgram } from "../program.js";
+import { captureIo } from "../testing/capture-io.js";
 import { buildExperimentData } from "./experiment-data.js";
 import { experimentCommand } from "./experiment-masks.js";
 
 const folder = mkdtempSync(join(tmpdir(), "minimind-experiment-"));
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CommandIo = {
-    stdout: (text) => out.push(text),
-    stderr: (text) => err.push(text),
-    readStdin: async () => "",
-    stdinIsTTY: false,
-    stdoutIsTTY: false,
-    stderrIsTTY: false,
-    columns: 80,
-    environment: {},
-  };
-  return { io, out: () => out.join(""), err: () => err.join("") };
-}
 
 describe("experiment data", () => {
   const works = loadShippedCorpus(["tang"]);
@@ -100,7 +84,7 @@ describe("minimind experiment masks", () => {
 
   it("writes its run folder and reproduces its own table from the command it printed", async () => {
     const first = join(folder, "first");
-    const run1 = capture();
+    const run1 = captureIo();
     expect(await runProgram([experimentCommand], ["experiment", "masks", ...tiny, "--out", first], run1.io)).toBe(0);
     const table = readFileSync(join(first, "table.md"), "utf8");
     for (const arm of ["causal", "prefixLM", "segments", "consistency", "mismatch", "memory"]) {
@@ -116,7 +100,7 @@ describe("minimind experiment masks", () => {
     const second = join(folder, "second");
     const argv = printed.split(" ").slice(1);
     argv[argv.indexOf("--out") + 1] = second;
-    expect(await runProgram([experimentCommand], argv, capture().io)).toBe(0);
+    expect(await runProgram([experimentCommand], argv, captureIo().io)).toBe(0);
     expect(qualitySection(readFileSync(join(second, "table.md"), "utf8"))).toBe(qualitySection(table));
     const scores = (directory: string) =>
       (JSON.parse(readFileSync(join(directory, "results.json"), "utf8")).runs as { tasks: unknown }[]).map(
