@@ -16,7 +16,6 @@ import {
   dropout,
   embedding,
   keep,
-  type QuantizedWeight,
   randnValues,
   rope,
   type Tensor,
@@ -579,12 +578,10 @@ export class MiniMindForCausalLM {
   /** Releases every parameter and cached table; the model is unusable afterwards. */
   dispose(): void {
     for (const weight of this.parameters.values()) weight.dispose();
-    const fusedWeights = new Set<QuantizedWeight>();
     for (const projection of this.linears.values()) {
       projection.quantized?.dispose();
-      if (projection.fused !== undefined) fusedWeights.add(projection.fused.group.weight);
+      projection.fused?.group.weight.dispose(); // shared by the group's parts; a second dispose is a no-op
     }
-    for (const weight of fusedWeights) weight.dispose();
     this.model.rotary.dispose();
   }
 }
