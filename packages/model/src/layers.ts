@@ -21,10 +21,10 @@ import {
   type QuantizedWeight,
   quantizeWeight,
   rmsnorm,
-  silu,
   slice,
   softmax,
   sum,
+  swiglu,
   type Tensor,
   takeAlongLastAxis,
   tensor,
@@ -138,13 +138,13 @@ export class FeedForward {
     readonly downProj: Linear,
   ) {}
 
-  /** down(silu(gate(x)) · up(x)) for x [..., hidden]. */
+  /** down(silu(gate(x)) · up(x)) for x [..., hidden], the product fused (`swiglu`). */
   forward(x: Tensor): Tensor {
     const [gate, up] = fusedOutputs([this.gateProj, this.upProj], x) ?? [
       this.gateProj.forward(x),
       this.upProj.forward(x),
     ];
-    return this.downProj.forward(mul(silu(gate as Tensor), up as Tensor));
+    return this.downProj.forward(swiglu(gate as Tensor, up as Tensor));
   }
 }
 

@@ -155,6 +155,22 @@ export interface FusedKernels {
     gradLoss: BufferView,
     out: BackendBuffer,
   ): void;
+  /**
+   * SwiGLU's product: out = silu(gate)·up = gate / (1 + exp(−gate)) · up, elementwise over gate and up of one
+   * shape (any strides); out contiguous.
+   */
+  swiglu(gate: BufferView, up: BufferView, out: BackendBuffer): void;
+  /**
+   * Gradients of swiglu from gradOut (all three views of one shape): gradUp = gradOut·silu(gate),
+   * gradGate = gradOut·up·σ(gate)·(1 + gate·(1 − σ(gate))); both contiguous.
+   */
+  swigluBackward(
+    gate: BufferView,
+    up: BufferView,
+    gradOut: BufferView,
+    gradGate: BackendBuffer,
+    gradUp: BackendBuffer,
+  ): void;
   /** In-place AdamW step over contiguous param, grad, m, v of equal length. */
   adamw(
     param: BackendBuffer,
@@ -233,6 +249,8 @@ const fusedKernelSet: Record<FusedKernelName, true> = {
   rope: true,
   crossEntropy: true,
   crossEntropyBackward: true,
+  swiglu: true,
+  swigluBackward: true,
   adamw: true,
   argmax: true,
   topk: true,

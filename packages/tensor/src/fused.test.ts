@@ -3,9 +3,12 @@ import {
   adamwUpdate,
   crossEntropy,
   logSoftmax,
+  mul,
   rmsnorm,
   rope,
+  silu,
   softmax,
+  swiglu,
   type Tensor,
   tensor,
   transpose,
@@ -106,6 +109,30 @@ describe("fused ops agree with their compositions from primitives (float32)", ()
       [x, weight],
       [2, 3, 8],
       1e-4,
+    );
+  });
+
+  it("swiglu equals mul(silu(gate), up) bit for bit on the CPU, values and both gradients", () => {
+    // Large enough for the threaded wasm kernel; and a strided gate, which the kernel copies first.
+    const shape = [3, 50, 700];
+    const gate = uniform(shape, { seed: 7, low: -12, high: 12 }).requireGrad();
+    const up = uniform(shape, { seed: 8, low: -3, high: 3 }).requireGrad();
+    const unfused = (g: Tensor, u: Tensor) => mul(silu(g), u);
+    expectClose(swiglu(gate, up), unfused(gate, up), 0);
+    expectSameGradients(swiglu, unfused, [gate, up], shape, 0);
+    // A strided gate: the unfused silu runs JavaScript's Math.exp on it, the fused kernel copies it and runs
+    // the float32 wasm exp, so the two are a few float32 steps apart here instead of equal.
+    const columns = uniform([9, 7], { seed: 9, low: -6, high: 6 }).requireGrad();
+    const rows = uniform([7, 9], { seed: 10 }).requireGrad();
+    expectSameGradients(
+      (g, u) => swiglu(transpose(g), u),
+      (g, u) => unfused(transpose(g), u),
+      [columns, rows],
+      [7, 9],
+      1e-6,
+    );
+    expect(() => swiglu(gate, rows)).toThrow(
+      "[swiglu] shapes [3,50,700] and [7,9] are incompatible: gate and up must have one shape",
     );
   });
 

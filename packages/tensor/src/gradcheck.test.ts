@@ -38,6 +38,7 @@ import {
   sqrt,
   sub,
   sum,
+  swiglu,
   type Tensor,
   takeAlongLastAxis,
   tanh,
@@ -187,6 +188,13 @@ const primitiveCases: { [P in PrimitiveOp]: GradCase[] } = {
       name: "[positions, heads, dim] with sequenceAxis -3",
       inputs: () => [leaf([3, 2, 6]), ...ropeTables(3, 3)],
       fn: (x, c, s) => rope(x, c, s, { sequenceAxis: -3 }),
+    },
+  ],
+  swiglu: [
+    {
+      name: "gate strided (transposed)",
+      inputs: () => [leaf([3, 2], -3, 3), leaf([2, 3])],
+      fn: (gate, up) => swiglu(transpose(gate), up),
     },
   ],
   crossEntropy: [

@@ -73,6 +73,7 @@ describe("@minimind/tensor public API", () => {
         "softmax",
         "sqrt",
         "square",
+        "swiglu",
         "squeeze",
         "sub",
         "sum",
@@ -142,6 +143,8 @@ describe("@minimind/tensor/internals", () => {
         "rmsnormComposed",
         "ropeComposed",
         "softmaxComposed",
+        "swigluBackwardComposed",
+        "swigluComposed",
       ].sort(),
     );
   });

@@ -79,7 +79,7 @@ export { embedding, gatherRows, indexAddRows, takeAlongLastAxis } from "./ops/in
 export { matmul } from "./ops/matmul.js";
 export { assign, cast, concat, contiguous, expand, permute, reshape, slice } from "./ops/movement.js";
 export type { CrossEntropyOptions, RopeOptions } from "./ops/nn.js";
-export { crossEntropy, rmsnorm, rope } from "./ops/nn.js";
+export { crossEntropy, rmsnorm, rope, swiglu } from "./ops/nn.js";
 export type { MultinomialOptions } from "./ops/non-differentiable.js";
 export { argmax, multinomial, topk } from "./ops/non-differentiable.js";
 export { max, sum } from "./ops/reduce.js";

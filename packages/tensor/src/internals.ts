@@ -55,6 +55,8 @@ export {
   rmsnormComposed,
   ropeComposed,
   softmaxComposed,
+  swigluBackwardComposed,
+  swigluComposed,
 } from "./ops/composed.js";
 export { adamwUpdateComposed } from "./ops/fused.js";
 export type { BackwardContext, OpAttributes, PrimitiveOp, Rule } from "./ops/primitives.js";

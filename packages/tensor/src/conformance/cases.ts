@@ -40,7 +40,7 @@ import { adamwUpdate } from "../ops/fused.js";
 import { embedding, takeAlongLastAxis } from "../ops/indexing.js";
 import { matmul } from "../ops/matmul.js";
 import { cast, concat, contiguous, expand, permute, reshape, slice } from "../ops/movement.js";
-import { crossEntropy, rmsnorm, rope } from "../ops/nn.js";
+import { crossEntropy, rmsnorm, rope, swiglu } from "../ops/nn.js";
 import { argmax, multinomial, topk } from "../ops/non-differentiable.js";
 import { max, sum } from "../ops/reduce.js";
 import type { Tensor } from "../tensor.js";
@@ -270,6 +270,16 @@ export const conformanceCases: ConformanceCase[] = [
       const weight = parameter([16], 19);
       const y = rmsnorm(x, weight, 1e-6);
       return { rmsnorm: y, ...gradients(probe(y, 64), { x, weight }) };
+    },
+  },
+  {
+    name: "swiglu, forward and backward (one operand strided)",
+    tolerance: 1e-4,
+    build() {
+      const gate = parameter([2, 5, 16], 21);
+      const up = parameter([16, 5, 2], 22);
+      const y = swiglu(gate, permute(up, [2, 1, 0]));
+      return { swiglu: y, ...gradients(probe(y, 65), { gate, up }) };
     },
   },
   {

@@ -48,6 +48,7 @@ export interface OpAttributes {
   rmsnorm: { epsilon: number };
   rope: { rowsPerPosition: number };
   crossEntropy: { ignoreIndex: number };
+  swiglu: NoAttributes;
 }
 
 export type PrimitiveOp = keyof OpAttributes;

@@ -31,6 +31,8 @@ import {
   neg,
   notEqual,
   rsqrt,
+  sigmoid,
+  silu,
   sqrt,
   sub,
   where,
@@ -104,6 +106,24 @@ export function rmsnormBackwardComposed(
     const gradX = sub(mul(u, r), mul(mul(x, mul(mul(r, r), r)), rowMean(mul(u, x))));
     const gradWeight = sum(reshape(mul(mul(gradY, x), r), [-1, lastAxisWidth(x)]), 0);
     return [gradX, gradWeight];
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// swiglu
+
+/** silu(gate)·up: the unfused MLP product. */
+export function swigluComposed(gate: Tensor, up: Tensor): Tensor {
+  return scope(() => mul(silu(gate), up));
+}
+
+/** swiglu's gradients as the unfused ops' rules give them (mul's, then silu's), in the same order. */
+export function swigluBackwardComposed(gate: Tensor, up: Tensor, gradOut: Tensor): [gradGate: Tensor, gradUp: Tensor] {
+  return scope(() => {
+    const s = sigmoid(gate);
+    const gradGate = mul(mul(gradOut, up), mul(s, add(1, mul(gate, sub(1, s)))));
+    const gradUp = mul(gradOut, silu(gate));
+    return [gradGate, gradUp];
   });
 }
 

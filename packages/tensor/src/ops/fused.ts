@@ -27,6 +27,8 @@ import {
   ropeRowsComposed,
   softmaxBackwardComposed,
   softmaxComposed,
+  swigluBackwardComposed,
+  swigluComposed,
   topkComposed,
 } from "./composed.js";
 
@@ -39,6 +41,8 @@ interface FusedOpSignatures {
   rope(x: Tensor, cos: Tensor, sin: Tensor, rowsPerPosition: number, inverse: boolean): Tensor;
   crossEntropy(logits: Tensor, targets: Tensor, ignoreIndex: number): Tensor;
   crossEntropyBackward(logits: Tensor, targets: Tensor, ignoreIndex: number, gradLoss: Tensor): Tensor;
+  swiglu(gate: Tensor, up: Tensor): Tensor;
+  swigluBackward(gate: Tensor, up: Tensor, gradOut: Tensor): [gradGate: Tensor, gradUp: Tensor];
   /** In place on param, m and v. */
   adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, hyperparameters: AdamWHyperparameters): void;
   argmax(x: Tensor): Tensor;
@@ -108,6 +112,23 @@ const viaKernels: FusedOps = {
     );
     return out;
   },
+  swiglu(gate, up) {
+    const out = like(gate);
+    present(gate.backend, "swiglu")(gate.view(), up.view(), out.storage.buffer);
+    return out;
+  },
+  swigluBackward(gate, up, gradOut) {
+    const gradGate = like(gate);
+    const gradUp = like(up);
+    present(gate.backend, "swigluBackward")(
+      gate.view(),
+      up.view(),
+      gradOut.view(),
+      gradGate.storage.buffer,
+      gradUp.storage.buffer,
+    );
+    return [gradGate, gradUp];
+  },
   adamw(param, grad, m, v, hyperparameters) {
     present(param.backend, "adamw")(
       param.storage.buffer,
@@ -145,6 +166,8 @@ const compositions: FusedOps = {
   rope: ropeRowsComposed,
   crossEntropy: (logits, targets, ignoreIndex) => crossEntropyComposed(logits, targets, { ignoreIndex }),
   crossEntropyBackward: crossEntropyBackwardComposed,
+  swiglu: swigluComposed,
+  swigluBackward: swigluBackwardComposed,
   adamw: adamwComposed,
   argmax: argmaxComposed,
   topk: topkComposed,

@@ -18,7 +18,7 @@ import {
 } from "./apply.js";
 import { fusedOp } from "./fused.js";
 
-export type NnOp = "softmax" | "logSoftmax" | "rmsnorm" | "rope" | "crossEntropy";
+export type NnOp = "softmax" | "logSoftmax" | "rmsnorm" | "rope" | "crossEntropy" | "swiglu";
 
 export const nnRules: Rules<NnOp> = {
   softmax: {
@@ -65,6 +65,20 @@ export const nnRules: Rules<NnOp> = {
       null,
     ],
   },
+  swiglu: {
+    forward: ([gate, up]) => {
+      const backend = backendOf("swiglu", [gate, up]);
+      requireFloat("swiglu", gate);
+      requireSameDType("swiglu", gate, up);
+      if (!shapesEqual(gate.shape, up.shape)) {
+        throw new Error(
+          `[swiglu] shapes ${formatShape(gate.shape)} and ${formatShape(up.shape)} are incompatible: gate and up must have one shape`,
+        );
+      }
+      return fusedOp(backend, "swiglu")(gate, up);
+    },
+    backward: (g, { inputs: [gate, up] }) => fusedOp(gate.backend, "swigluBackward")(gate, up, g),
+  },
 };
 
 function run<P extends NnOp>(op: P, inputs: readonly Tensor[], attributes: OpAttributes[P]): Tensor {
@@ -80,6 +94,16 @@ export function logSoftmaxLastAxis(x: Tensor): Tensor {
 /** RMSNorm over the last axis: x / sqrt(mean(x²) + epsilon) · weight. */
 export function rmsnorm(x: Tensor, weight: Tensor, epsilon = 1e-6): Tensor {
   return run("rmsnorm", [x, weight], { epsilon });
+}
+
+/**
+ * SwiGLU's gated product silu(gate)·up, elementwise over two tensors of one shape: the MLP of Llama, Qwen3 and
+ * MiniMind is down(swiglu(gate(x), up(x))). Fused: one pass forward and one backward, without the unfused
+ * ops' intermediate tensors; on the CPU backend bit for bit what `mul(silu(gate), up)` computes, gradients
+ * included.
+ */
+export function swiglu(gate: Tensor, up: Tensor): Tensor {
+  return run("swiglu", [gate, up], {});
 }
 
 export interface RopeOptions {

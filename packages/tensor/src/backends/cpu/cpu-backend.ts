@@ -32,6 +32,7 @@ import {
   binaryKernel,
   copyKernel,
   denseView,
+  flatStride,
   reduceKernel,
   unaryKernel,
   whereKernel,
@@ -56,6 +57,8 @@ import {
   topkRows,
 } from "./row-kernels.js";
 import { getHeap, type HeapBlock } from "./wasm/heap.js";
+import { adamwHeap, binaryHeap, type StreamOperand, swigluBackwardHeap, swigluHeap } from "./wasm/streaming.js";
+import type { StreamingBinaryOp } from "./wasm/streaming-kernels.js";
 import { type TranscendentalOp, transcendentalInto } from "./wasm/transcendental.js";
 
 /** A CPU buffer: a heap block (float32, int32) or a plain array (float64, bool). */
@@ -119,6 +122,52 @@ function contiguousData(view: BufferView, role: string): { data: TypedArray; off
   return { data: copy, offset: 0 };
 }
 
+/** Elements from which a binary op runs in the wasm streaming kernel (below, the JavaScript loop is as fast). */
+const STREAMING_BINARY_ELEMENTS = 2048;
+
+function isStreamingBinaryOp(op: BinaryOp): op is StreamingBinaryOp {
+  return op === "add" || op === "sub" || op === "mul" || op === "div";
+}
+
+/**
+ * float32 + − × ÷ of two contiguous operands, or one and a broadcast scalar, in the wasm streaming kernel
+ * (bit-identical to the JavaScript loop; see wasm/streaming-kernels.ts). False when the call is not of that kind.
+ */
+function streamingBinary(op: BinaryOp, a: BufferView, b: BufferView, out: BackendBuffer): boolean {
+  if (!isStreamingBinaryOp(op) || out.dtype !== "float32" || out.length < STREAMING_BINARY_ELEMENTS) return false;
+  if (a.buffer.dtype !== "float32" || b.buffer.dtype !== "float32") return false;
+  const aStride = flatStride(a.shape, a.strides);
+  const bStride = flatStride(b.shape, b.strides);
+  if (aStride === null || bStride === null || (aStride === 0 && bStride === 0)) return false;
+  const left = asCpu(a.buffer, "left").block;
+  const right = asCpu(b.buffer, "right").block;
+  const output = asCpu(out, "output").block;
+  if (!left || !right || !output) return false;
+  const length = shapeSize(a.shape);
+  binaryHeap(
+    op,
+    { block: left, offset: a.offset, scalar: aStride === 0 },
+    { block: right, offset: b.offset, scalar: bStride === 0 },
+    { block: output, offset: 0 },
+    length,
+  );
+  return true;
+}
+
+/**
+ * A float32 view as a contiguous heap operand for the streaming kernels: in place when it is one, else copied
+ * once into a scratch block that is pushed to `scratch` (the caller frees it).
+ */
+function heapOperand(view: BufferView, role: string, scratch: HeapBlock[]): StreamOperand {
+  const buffer = asCpu(view.buffer, role);
+  if (buffer.block && isContiguousLayout(view.shape, view.strides)) return { block: buffer.block, offset: view.offset };
+  const size = shapeSize(view.shape);
+  const block = getHeap().alloc(Math.max(size, 1));
+  scratch.push(block);
+  copyKernel(arrayView(view, role), denseView(block.f32().subarray(0, size), view.shape), false);
+  return { block, offset: 0 };
+}
+
 /** Unary ops with a wasm SIMD kernel for contiguous float32 tensors (see `wasm/transcendental.ts`). */
 function isTranscendental(op: UnaryOp): op is TranscendentalOp {
   return op === "exp" || op === "sigmoid" || op === "silu";
@@ -147,7 +196,9 @@ const kernels: Kernels & QuantizedKernels = {
     unaryKernel(op, arrayView(x, "input"), asCpu(out, "output").view());
   },
   binary(op: BinaryOp, a, b, out) {
-    binaryKernel(op, arrayView(a, "left"), arrayView(b, "right"), asCpu(out, "output").view());
+    if (!streamingBinary(op, a, b, out)) {
+      binaryKernel(op, arrayView(a, "left"), arrayView(b, "right"), asCpu(out, "output").view());
+    }
   },
   where(condition, a, b, out) {
     whereKernel(
@@ -338,7 +389,81 @@ const kernels: Kernels & QuantizedKernels = {
       width,
     );
   },
+  swiglu(gate, up, out) {
+    const length = shapeSize(gate.shape);
+    const output = asCpu(out, "output");
+    if (output.block) {
+      const scratch: HeapBlock[] = [];
+      try {
+        swigluHeap(
+          heapOperand(gate, "gate", scratch),
+          heapOperand(up, "up", scratch),
+          { block: output.block, offset: 0 },
+          length,
+        );
+      } finally {
+        for (const block of scratch) getHeap().free(block);
+      }
+      return;
+    }
+    const g = contiguousData(gate, "gate");
+    const u = contiguousData(up, "up");
+    const o = output.view();
+    for (let index = 0; index < length; index++) {
+      const x = g.data[g.offset + index];
+      o[index] = (x / (1 + Math.exp(-x))) * u.data[u.offset + index];
+    }
+  },
+  swigluBackward(gate, up, gradOut, gradGate, gradUp) {
+    const length = shapeSize(gate.shape);
+    const gateOut = asCpu(gradGate, "gradGate");
+    const upOut = asCpu(gradUp, "gradUp");
+    if (gateOut.block && upOut.block) {
+      const scratch: HeapBlock[] = [];
+      try {
+        swigluBackwardHeap(
+          heapOperand(gate, "gate", scratch),
+          heapOperand(up, "up", scratch),
+          heapOperand(gradOut, "gradOut", scratch),
+          { block: gateOut.block, offset: 0 },
+          { block: upOut.block, offset: 0 },
+          length,
+        );
+      } finally {
+        for (const block of scratch) getHeap().free(block);
+      }
+      return;
+    }
+    const g = contiguousData(gate, "gate");
+    const u = contiguousData(up, "up");
+    const d = contiguousData(gradOut, "gradOut");
+    const dg = gateOut.view();
+    const du = upOut.view();
+    for (let index = 0; index < length; index++) {
+      const x = g.data[g.offset + index];
+      const denominator = 1 + Math.exp(-x);
+      const s = 1 / denominator;
+      const gradient = d.data[d.offset + index];
+      du[index] = gradient * (x / denominator);
+      dg[index] = gradient * u.data[u.offset + index] * (s * (1 + x * (1 - s)));
+    }
+  },
   adamw(param, grad, m, v, hyperparameters: AdamWHyperparameters) {
+    const blocks = [param, grad.buffer, m, v].map((buffer) => asCpu(buffer, "adamw").block);
+    const [paramBlock, gradBlock, mBlock, vBlock] = blocks;
+    if (
+      paramBlock &&
+      gradBlock &&
+      mBlock &&
+      vBlock &&
+      param.dtype === "float32" &&
+      grad.buffer.dtype === "float32" &&
+      isContiguousLayout(grad.shape, grad.strides)
+    ) {
+      const at = (block: HeapBlock, offset = 0): StreamOperand => ({ block, offset });
+      adamwHeap(at(paramBlock), at(gradBlock, grad.offset), at(mBlock), at(vBlock), param.length, hyperparameters);
+      return;
+    }
     const gradient = contiguousData(grad, "grad");
     adamwStep(
       asCpu(param, "param").view() as FloatArray,

@@ -21,7 +21,7 @@ export interface ArrayView {
  * The stride with which a view can be walked as one flat row of `size` elements: 1 when it is contiguous,
  * 0 when every stride is 0 (a broadcast scalar), otherwise null. Lets the common cases skip the row walker.
  */
-function flatStride(shape: readonly number[], strides: readonly number[]): 0 | 1 | null {
+export function flatStride(shape: readonly number[], strides: readonly number[]): 0 | 1 | null {
   let expected = 1;
   let allZero = true;
   let contiguous = true;

@@ -427,6 +427,32 @@ export function createGpuJsKernels(device: GpuJsDevice): Kernels {
       device.dispose(kept);
       done(device, source, labels);
     },
+    swiglu: (gate, up, out) => {
+      const g = contiguous(device, gate, "gate");
+      const u = contiguous(device, up, "up");
+      device.launch("swiglu", sources.swigluSource, asGpu(out, "output"), [g.buffer, g.offset, u.buffer, u.offset]);
+      done(device, g, u);
+    },
+    swigluBackward: (gate, up, gradOut, gradGate, gradUp) => {
+      const g = contiguous(device, gate, "gate");
+      const u = contiguous(device, up, "up");
+      const d = contiguous(device, gradOut, "gradOut");
+      for (const [target, which] of [
+        [asGpu(gradGate, "gradGate"), 0],
+        [asGpu(gradUp, "gradUp"), 1],
+      ] as const) {
+        device.launch("swigluBackward", sources.swigluBackwardSource, target, [
+          g.buffer,
+          g.offset,
+          u.buffer,
+          u.offset,
+          d.buffer,
+          d.offset,
+          which,
+        ]);
+      }
+      done(device, g, u, d);
+    },
     adamw: (param, grad, m, v, hyper: AdamWHyperparameters) => {
       const parameter = asGpu(param, "param");
       const gradient = contiguous(device, grad, "grad");

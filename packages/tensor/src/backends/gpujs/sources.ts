@@ -482,6 +482,26 @@ if (c == target) {
 return (v * gradLoss[go]) / count;`,
 );
 
+/** SwiGLU's product silu(gate)·up over contiguous operands at offsets. */
+export const swigluSource = kernelSource(
+  ["gate", "go", "up", "uo"],
+  `const x = gate[go + this.thread.x];
+return (x / (1 + Math.exp(-x))) * up[uo + this.thread.x];`,
+);
+
+/** SwiGLU's gradients: `which` 0 gives gradGate = d·up·σ·(1 + x·(1 − σ)), 1 gives gradUp = d·silu(x). */
+export const swigluBackwardSource = kernelSource(
+  ["gate", "go", "up", "uo", "grad", "gro", "which"],
+  `const x = gate[go + this.thread.x];
+const d = grad[gro + this.thread.x];
+const denominator = 1 + Math.exp(-x);
+if (which == 1) {
+  return d * (x / denominator);
+}
+const s = 1 / denominator;
+return d * up[uo + this.thread.x] * (s * (1 + x * (1 - s)));`,
+);
+
 export const adamMomentSource = kernelSource(
   ["moment", "grad", "go", "beta", "square"],
   `const g = grad[go + this.thread.x];

@@ -9,6 +9,7 @@
 import { gemvRowsFunction, gemvTransposedFunction } from "./gemv.js";
 import { quantizedKernelFunctions } from "./gemv-quantized.js";
 import { DESCRIPTOR_WORDS, FIELD, JOB_GEMM, JOB_GEMV_ROWS, KC, MC, MR, NC, NR } from "./job.js";
+import { streamingKernelFunctions } from "./streaming-kernels.js";
 import { FunctionBuilder, I32, ModuleBuilder, V128 } from "./wasm-emitter.js";
 
 /** The MR×NR micro-kernel over one packed A sliver and one packed B sliver; `load` starts from the output. */
@@ -522,7 +523,7 @@ function runJobsFunction(indices: {
   gemm: number;
   gemvRows: number;
   gemvTransposed: number;
-  /** Further kernels by job kind (the sub-fp32 weight kernels of gemv-quantized.ts). */
+  /** Further kernels by job kind (the sub-fp32 weight kernels of gemv-quantized.ts, streaming-kernels.ts). */
   more: ReadonlyArray<{ kind: number; index: number }>;
 }): FunctionBuilder {
   const f = new FunctionBuilder("run_jobs", [I32, I32, I32, I32, I32], []);
@@ -598,7 +599,10 @@ export function buildMatmulModule(sharedMemory: boolean): Uint8Array {
   const gemm = module.add(gemmFunction({ packA, packB, macro }));
   const gemvRows = module.add(gemvRowsFunction());
   const gemvTransposed = module.add(gemvTransposedFunction());
-  const more = quantizedKernelFunctions().map(({ kind, fn }) => ({ kind, index: module.add(fn) }));
+  const more = [...quantizedKernelFunctions(), ...streamingKernelFunctions()].map(({ kind, fn }) => ({
+    kind,
+    index: module.add(fn),
+  }));
   module.add(runJobsFunction({ gemm, gemvRows, gemvTransposed, more }));
   return module.encode();
 }

@@ -8,8 +8,9 @@
 
 export const I32 = 0x7f;
 export const F32 = 0x7d;
+export const F64 = 0x7c;
 export const V128 = 0x7b;
-export type ValueType = typeof I32 | typeof F32 | typeof V128;
+export type ValueType = typeof I32 | typeof F32 | typeof F64 | typeof V128;
 
 export function unsignedLeb128(value: number): number[] {
   const bytes: number[] = [];
@@ -266,6 +267,71 @@ export class FunctionBuilder {
   }
   i32ShrS(): this {
     return this.bytes(0x75);
+  }
+
+  // Float64 (the AdamW kernel computes in float64 as the JavaScript one does, then rounds to float32).
+  f64Const(value: number): this {
+    return this.bytes(0x44, ...new Uint8Array(new Float64Array([value]).buffer));
+  }
+  f64Load(offset = 0): this {
+    return this.bytes(0x2b, 3, ...unsignedLeb128(offset));
+  }
+  f64Add(): this {
+    return this.bytes(0xa0);
+  }
+  f64Sub(): this {
+    return this.bytes(0xa1);
+  }
+  f64Mul(): this {
+    return this.bytes(0xa2);
+  }
+  f64Div(): this {
+    return this.bytes(0xa3);
+  }
+  f64Sqrt(): this {
+    return this.bytes(0x9f);
+  }
+  /** float32 → float64 (exact). */
+  f64PromoteF32(): this {
+    return this.bytes(0xbb);
+  }
+  /** float64 → float32, round to nearest even (`Math.fround`). */
+  f32DemoteF64(): this {
+    return this.bytes(0xb6);
+  }
+  f64x2Splat(): this {
+    return this.simd(0x14);
+  }
+  /** Loads 8 bytes into the low half of a vector, zeroing the high half. */
+  v128Load64Zero(offset = 0): this {
+    return this.simd(0x5d, 3, ...unsignedLeb128(offset));
+  }
+  /** Stores the low 8 bytes of a vector. */
+  v128Store64Low(offset = 0): this {
+    return this.simd(0x5b, 3, ...unsignedLeb128(offset), 0);
+  }
+  /** The low two float32 lanes widened to float64. */
+  f64x2PromoteLowF32x4(): this {
+    return this.simd(0x5f);
+  }
+  /** Both float64 lanes rounded to float32 in the low two lanes, the high two zero. */
+  f32x4DemoteF64x2Zero(): this {
+    return this.simd(0x5e);
+  }
+  f64x2Add(): this {
+    return this.simd(0xf0);
+  }
+  f64x2Sub(): this {
+    return this.simd(0xf1);
+  }
+  f64x2Mul(): this {
+    return this.simd(0xf2);
+  }
+  f64x2Div(): this {
+    return this.simd(0xf3);
+  }
+  f64x2Sqrt(): this {
+    return this.simd(0xef);
   }
 
   // Comparisons, lane selection and relaxed SIMD (the attention kernels of @minimind/attention).

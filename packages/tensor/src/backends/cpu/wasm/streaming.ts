@@ -1,0 +1,167 @@
+/**
+ * The host side of the streaming kernels (streaming-kernels.ts): checked heap operands in, one pass over
+ * them as jobs of the matmul module, split into element ranges over the kernel threads when the call is
+ * large. Synchronous. Not here: the kernels' definitions and their exactness argument (streaming-kernels.ts).
+ */
+import { getHeap, type HeapBlock } from "./heap.js";
+import { runMatmulJobs } from "./matmul.js";
+import {
+  ADAMW_CONSTANTS,
+  BINARY_OPS,
+  JOB_ADAMW,
+  JOB_BINARY,
+  JOB_SWIGLU,
+  JOB_SWIGLU_BACKWARD,
+  STREAM_FIELD,
+  type StreamingBinaryOp,
+} from "./streaming-kernels.js";
+
+/** Below this many elements a streaming job runs on the calling thread alone. */
+const PARALLEL_ELEMENTS = 1 << 16;
+/** Elements per job, at least (a multiple of 4); a call makes at most 4 jobs per thread. */
+const MINIMUM_JOB_ELEMENTS = 1 << 14;
+
+/** Elements [offset, …) of a heap block. */
+export interface StreamOperand {
+  block: HeapBlock;
+  offset: number;
+}
+
+function address(kernel: string, name: string, operand: StreamOperand, length: number): number {
+  const { block, offset } = operand;
+  if (!Number.isInteger(offset) || offset < 0 || offset + length > block.length) {
+    throw new Error(
+      `[wasm ${kernel}] operand ${name} has ${block.length} elements; cannot use ${length} from offset ${offset}`,
+    );
+  }
+  return block.ptr + offset * 4;
+}
+
+/**
+ * Runs `kind` over elements [0, length) in jobs of whole ranges (multiples of 4 elements), on several
+ * threads when the call is large; `write` fills the addresses of a job starting at element `start`.
+ */
+function runStream(
+  kind: number,
+  length: number,
+  write: (words: Int32Array, base: number, start: number) => void,
+): void {
+  if (length === 0) return;
+  const parallel = length >= PARALLEL_ELEMENTS;
+  const jobs = parallel ? Math.max(1, Math.min(16, Math.floor(length / MINIMUM_JOB_ELEMENTS))) : 1;
+  const unit = Math.ceil(length / jobs / 4) * 4;
+  const count = Math.ceil(length / unit);
+  runMatmulJobs(count, parallel ? count : 1, (words, base, index) => {
+    const start = index * unit;
+    words.fill(0, base, base + 16);
+    words[base + STREAM_FIELD.kind] = kind;
+    words[base + STREAM_FIELD.length] = Math.min(unit, length - start);
+    write(words, base, start);
+  });
+}
+
+/** out = x op y over `length` elements; a scalar operand (`scalar: true`) is its one element, broadcast. */
+export function binaryHeap(
+  op: StreamingBinaryOp,
+  x: StreamOperand & { scalar: boolean },
+  y: StreamOperand & { scalar: boolean },
+  out: StreamOperand,
+  length: number,
+): void {
+  if (x.scalar && y.scalar) throw new Error("[wasm binary] at most one operand may be a broadcast scalar");
+  const xAddress = address("binary", "x", x, x.scalar ? 1 : length);
+  const yAddress = address("binary", "y", y, y.scalar ? 1 : length);
+  const outAddress = address("binary", "out", out, length);
+  const code = BINARY_OPS.indexOf(op);
+  runStream(JOB_BINARY, length, (words, base, start) => {
+    words[base + STREAM_FIELD.op] = code;
+    words[base + STREAM_FIELD.first] = xAddress + (x.scalar ? 0 : start * 4);
+    words[base + STREAM_FIELD.firstStep] = x.scalar ? 0 : 1;
+    words[base + STREAM_FIELD.second] = yAddress + (y.scalar ? 0 : start * 4);
+    words[base + STREAM_FIELD.secondStep] = y.scalar ? 0 : 1;
+    words[base + STREAM_FIELD.out] = outAddress + start * 4;
+  });
+}
+
+/** The AdamW step's float64 constants, as the JavaScript kernel (`adamwStep`) derives them. */
+export interface AdamWConstants {
+  learningRate: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  weightDecay: number;
+  step: number;
+}
+
+let constantsBlock: HeapBlock | null = null;
+
+/** AdamW in place on param, m and v (all `length` elements) with gradient `grad`. */
+export function adamwHeap(
+  param: StreamOperand,
+  grad: StreamOperand,
+  m: StreamOperand,
+  v: StreamOperand,
+  length: number,
+  hyper: AdamWConstants,
+): void {
+  const addresses = [param, grad, m, v].map((operand, index) =>
+    address("adamw", ["param", "grad", "m", "v"][index] as string, operand, length),
+  ) as [number, number, number, number];
+  const { learningRate, beta1, beta2, epsilon, weightDecay, step } = hyper;
+  const values: Record<(typeof ADAMW_CONSTANTS)[number], number> = {
+    decay: 1 - learningRate * weightDecay,
+    beta1,
+    oneMinusBeta1: 1 - beta1,
+    beta2,
+    oneMinusBeta2: 1 - beta2,
+    stepSize: learningRate / (1 - beta1 ** step),
+    inverseSqrtCorrection2: 1 / Math.sqrt(1 - beta2 ** step),
+    epsilon,
+  };
+  constantsBlock ??= getHeap().alloc(ADAMW_CONSTANTS.length * 2);
+  const block = constantsBlock;
+  new Float64Array(block.f32().buffer, block.ptr, ADAMW_CONSTANTS.length).set(
+    ADAMW_CONSTANTS.map((name) => values[name]),
+  );
+  runStream(JOB_ADAMW, length, (words, base, start) => {
+    words[base + STREAM_FIELD.first] = addresses[0] + start * 4;
+    words[base + STREAM_FIELD.second] = addresses[1] + start * 4;
+    words[base + STREAM_FIELD.out] = addresses[2] + start * 4;
+    words[base + STREAM_FIELD.third] = addresses[3] + start * 4;
+    words[base + STREAM_FIELD.constants] = block.ptr;
+  });
+}
+
+/** out = silu(gate)·up over `length` elements. */
+export function swigluHeap(gate: StreamOperand, up: StreamOperand, out: StreamOperand, length: number): void {
+  const addresses = [gate, up, out].map((operand, index) =>
+    address("swiglu", ["gate", "up", "out"][index] as string, operand, length),
+  ) as [number, number, number];
+  runStream(JOB_SWIGLU, length, (words, base, start) => {
+    words[base + STREAM_FIELD.first] = addresses[0] + start * 4;
+    words[base + STREAM_FIELD.second] = addresses[1] + start * 4;
+    words[base + STREAM_FIELD.out] = addresses[2] + start * 4;
+  });
+}
+
+/** gradGate and gradUp of out = silu(gate)·up, from gradOut, over `length` elements. */
+export function swigluBackwardHeap(
+  gate: StreamOperand,
+  up: StreamOperand,
+  gradOut: StreamOperand,
+  gradGate: StreamOperand,
+  gradUp: StreamOperand,
+  length: number,
+): void {
+  const names = ["gate", "up", "gradOut", "gradGate", "gradUp"];
+  const addresses = [gate, up, gradOut, gradGate, gradUp].map((operand, index) =>
+    address("swiglu backward", names[index] as string, operand, length),
+  ) as [number, number, number, number, number];
+  runStream(JOB_SWIGLU_BACKWARD, length, (words, base, start) => {
+    words[base + STREAM_FIELD.first] = addresses[0] + start * 4;
+    words[base + STREAM_FIELD.second] = addresses[1] + start * 4;
+    words[base + STREAM_FIELD.third] = addresses[2] + start * 4;
+    words[base + STREAM_FIELD.out] = addresses[3] + start * 4;
+    words[base + STREAM_FIELD.secondOut] = addresses[4] + start * 4;
+  });
+}
