@@ -1,7 +1,75 @@
 import { describe, expect, it } from "vitest";
-import { add, backward, customOp, matmul, memory, mul, noGrad, ones, scope, sum, tensor, zeroGrad } from "./index.js";
+import { countKernelCalls } from "./conformance/run.js";
+import {
+  add,
+  backward,
+  customOp,
+  getBackend,
+  gradientNorm,
+  keep,
+  linear,
+  matmul,
+  memory,
+  mul,
+  noGrad,
+  ones,
+  scope,
+  sum,
+  type Tensor,
+  tensor,
+  transpose,
+  uniform,
+  zeroGrad,
+} from "./index.js";
 
 describe("autograd", () => {
+  it("gradientNorm reads gradients in place, at their offset, and strided ones through a copy", () => {
+    // Float64 sum of squares in element order, as a reference computed here from the values themselves.
+    const reference = (lists: number[][]) => Math.sqrt(lists.flat().reduce((total, value) => total + value * value, 0));
+    const a = tensor([1, 2, 3]).requireGrad();
+    const b = tensor([0, 0, 0, 0]).requireGrad();
+    const c = tensor([0, 0, 0, 0]).requireGrad();
+    const none = tensor([5]).requireGrad();
+    mul(a, tensor([0.5, -1.25, 3]))
+      .sum()
+      .backward();
+    const storage = keep(tensor([9, 9, 0.75, -2, 4.5, 1e-3, 9, 9]));
+    // A contiguous view that starts at element 2 of its storage, and a strided one (a transposed 2×2).
+    b.grad = keep(storage.slice([2], [6]));
+    c.grad = keep(
+      tensor([1, 2, 3, 4], { shape: [2, 2] })
+        .transpose(0, 1)
+        .reshape([4]),
+    );
+    expect(b.grad.offset).toBe(2);
+    expect(gradientNorm([a, b, c, none])).toBe(
+      reference([[0.5, -1.25, 3], [0.75, -2, 4.5, 1e-3].map(Math.fround), [1, 3, 2, 4]]),
+    );
+    storage.dispose();
+  });
+
+  it("a Linear weight's gradient arrives contiguous, bit for bit (xᵀ·g)ᵀ", () => {
+    // 600 rows: more than one depth block of the GEMM, so the summation order is really exercised.
+    const x = uniform([2, 300, 40], { seed: 1, low: -1, high: 1 });
+    const weight = uniform([24, 40], { seed: 2, low: -1, high: 1 }).requireGrad();
+    const projection = uniform([2, 300, 24], { seed: 3, low: -1, high: 1 });
+    const loss = mul(linear(x, weight), projection).sum();
+    const calls = countKernelCalls(getBackend());
+    try {
+      loss.backward();
+    } finally {
+      calls.restore();
+    }
+    // The weight's gradient is computed in its own layout: no copy (transpose) is made on the way.
+    expect(calls.counts.get("copy") ?? 0).toBe(0);
+    const gradient = weight.grad as Tensor;
+    expect(gradient.isContiguous).toBe(true);
+    const expected = noGrad(() =>
+      transpose(matmul(transpose(x.reshape([600, 40])), projection.reshape([600, 24]))).contiguous(),
+    );
+    expect(Array.from(gradient.dataSync())).toEqual(Array.from(expected.dataSync()));
+  });
+
   it("accumulates gradients across backward calls until zeroGrad", () => {
     const x = tensor([1, 2, 3]).requireGrad();
     mul(x, x).sum().backward();

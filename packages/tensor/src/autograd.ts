@@ -98,6 +98,7 @@ export function backward(output: Tensor, gradient?: Tensor): void {
         // A rule may return the same tensor (or gradOutput itself) for several inputs: hand each destination
         // its own view so that owning, accumulating into or disposing one never touches another.
         const handedOut = new Set<Tensor>([gradOutput]);
+        const leaves: Array<[leaf: Tensor, gradient: Tensor]> = [];
         for (let index = 0; index < node.inputs.length; index++) {
           const inputGrad = inputGrads[index];
           const input = node.inputs[index];
@@ -111,23 +112,42 @@ export function backward(output: Tensor, gradient?: Tensor): void {
             pending.set(inputNode, existing ? add(existing, shaped) : shaped);
             if (existing) existing.dispose();
           } else {
-            accumulateLeaf(input, shaped);
+            leaves.push([input, shaped]);
           }
         }
-        // Release this node's incoming gradient now rather than at the end of the pass.
+        // Release this node's incoming gradient now rather than at the end of the pass — before the leaves take
+        // theirs, so that a view of it (a transposed weight's gradient) is the only holder of its buffer and
+        // becomes the leaf's gradient without a copy.
         gradOutput.dispose();
+        for (const [leaf, gradient] of leaves) accumulateLeaf(leaf, gradient);
       }
     }),
   );
 }
 
-/** Sum of squares of gradients, for gradient clipping (returns a plain number). */
+/**
+ * L2 norm of all the gradients together, for gradient clipping (a plain number, summed in float64 in element
+ * order). A contiguous gradient in host memory (the CPU backend) is read in place: copying every gradient
+ * out (`dataSync`) allocated the model's size in fresh memory each step, whose first-touch page faults cost
+ * more than the sum itself.
+ */
 export function gradientNorm(parameters: readonly Tensor[]): number {
   let total = 0;
   for (const parameter of parameters) {
-    if (!parameter.grad) continue;
-    const values = parameter.grad.dataSync();
-    for (let index = 0; index < values.length; index++) total += values[index] * values[index];
+    const gradient = parameter.grad;
+    if (!gradient) continue;
+    const hostView = gradient.backend.hostView;
+    let values: ArrayLike<number>;
+    let start = 0;
+    if (hostView !== undefined && gradient.isContiguous) {
+      gradient.view("gradientNorm");
+      values = hostView.call(gradient.backend, gradient.storage.buffer);
+      start = gradient.offset;
+    } else {
+      values = gradient.dataSync();
+    }
+    const end = start + gradient.size;
+    for (let index = start; index < end; index++) total += values[index] * values[index];
   }
   return Math.sqrt(total);
 }

@@ -15,7 +15,16 @@ export const matmulRules: Rules<"matmul"> = {
     backward: (g, { inputs: [a, b], needsInputGrad: [needA, needB] }) => {
       let gradB: Tensor | null = null;
       if (needB) {
-        if (b.rank === 2 && a.rank > 2) {
+        if (b.rank === 2 && isTransposedMatrix(b)) {
+          // b is the transposed view of a contiguous W (x·Wᵀ, a Linear layer): compute gᵀ·a, W's layout, and
+          // hand back its transposed view, so W's gradient arrives contiguous instead of being copied out of
+          // a strided one. Each element is the same sum in the same order as (aᵀ·g)ᵀ.
+          const k = a.shape[a.rank - 1];
+          const n = b.shape[1];
+          const product = matmul(transposeLast(reshape(g, [-1, n])), reshape(a, [-1, k]));
+          gradB = transposeLast(product);
+          product.dispose(); // the view alone holds the buffer: W's gradient can take it over without a copy
+        } else if (b.rank === 2 && a.rank > 2) {
           const k = a.shape[a.rank - 1];
           const n = b.shape[1];
           gradB = matmul(transposeLast(reshape(a, [-1, k])), reshape(g, [-1, n]));
@@ -78,6 +87,12 @@ function matmulRaw(a: Tensor, b: Tensor): Tensor {
   const out = emptyTensor([...batch, m, n], a.dtype, backend);
   kernel(backend, "matmul")(a.view("matmul"), b.view("matmul"), out.storage.buffer);
   return out;
+}
+
+/** A 2-D view that reads a contiguous [n, k] matrix transposed (strides [1, n]). */
+function isTransposedMatrix(x: Tensor): boolean {
+  const [rows, columns] = x.shape;
+  return rows > 1 && columns > 1 && x.strides[0] === 1 && x.strides[1] === rows;
 }
 
 function transposeLast(x: Tensor): Tensor {
