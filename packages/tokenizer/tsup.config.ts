@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { defineConfig } from "tsup";
+import { compactMerges } from "./src/embedded-merges";
 
 // ESM only: on Node ≥ 20.19, `require` of a MiniMind package (require(esm)) and `import` load the same module,
 // so a process has one tensor world (see packages/tensor/README.md, "One module instance"). No source maps: dist/ is
@@ -21,7 +22,9 @@ export default defineConfig({
       name: "embed-json-as-string",
       setup(build) {
         build.onLoad({ filter: /[\\/]data[\\/][^\\/]+\.json$/ }, async (args) => {
-          const compact = JSON.stringify(JSON.parse(await readFile(args.path, "utf8")));
+          const parsed = JSON.parse(await readFile(args.path, "utf8"));
+          // tokenizer.json's merges as vocabulary-id pairs (src/embedded-merges.ts; expanded when loaded).
+          const compact = JSON.stringify(args.path.endsWith("tokenizer.json") ? compactMerges(parsed) : parsed);
           return { contents: `export default JSON.parse(${JSON.stringify(compact)});`, loader: "js" };
         });
       },

@@ -6,6 +6,8 @@
 
 import tokenizerJson from "../data/tokenizer.json";
 import tokenizerConfig from "../data/tokenizer_config.json";
+import { expandMerges } from "./embedded-merges.js";
 
-export const minimindTokenizerJson: unknown = tokenizerJson;
+/** The file's own object: the build embeds its merges compacted (embedded-merges.ts), restored here. */
+export const minimindTokenizerJson: unknown = expandMerges(tokenizerJson);
 export const minimindTokenizerConfig: unknown = tokenizerConfig;
