@@ -57,7 +57,15 @@ import {
   topkRows,
 } from "./row-kernels.js";
 import { getHeap, type HeapBlock } from "./wasm/heap.js";
-import { adamwHeap, binaryHeap, type StreamOperand, swigluBackwardHeap, swigluHeap } from "./wasm/streaming.js";
+import {
+  adamwHeap,
+  binaryHeap,
+  rmsnormBackwardHeap,
+  rmsnormHeap,
+  type StreamOperand,
+  swigluBackwardHeap,
+  swigluHeap,
+} from "./wasm/streaming.js";
 import type { StreamingBinaryOp } from "./wasm/streaming-kernels.js";
 import { type TranscendentalOp, transcendentalInto } from "./wasm/transcendental.js";
 
@@ -121,6 +129,9 @@ function contiguousData(view: BufferView, role: string): { data: TypedArray; off
   copyKernel(source, denseView(copy, view.shape), false);
   return { data: copy, offset: 0 };
 }
+
+/** Elements from which rmsnorm runs as wasm jobs (below, a decode step's rows, the JavaScript loop is as fast). */
+const STREAMING_ROW_ELEMENTS = 2048;
 
 /** Elements from which a binary op runs in the wasm streaming kernel (below, the JavaScript loop is as fast). */
 const STREAMING_BINARY_ELEMENTS = 2048;
@@ -304,9 +315,26 @@ const kernels: Kernels & QuantizedKernels = {
     );
   },
   rmsnorm(x, weight, epsilon, out) {
+    const { rows, width } = rowsAndWidth(x.shape);
+    const output = asCpu(out, "output");
+    if (output.block && output.dtype === "float32" && rows * width >= STREAMING_ROW_ELEMENTS) {
+      const scratch: HeapBlock[] = [];
+      try {
+        rmsnormHeap(
+          heapOperand(x, "input", scratch),
+          heapOperand(weight, "weight", scratch),
+          { block: output.block, offset: 0 },
+          rows,
+          width,
+          epsilon,
+        );
+      } finally {
+        for (const block of scratch) getHeap().free(block);
+      }
+      return;
+    }
     const source = contiguousData(x, "input");
     const scale = contiguousData(weight, "weight");
-    const { rows, width } = rowsAndWidth(x.shape);
     rmsnormRows(
       source.data as FloatArray,
       source.offset,
@@ -319,10 +347,35 @@ const kernels: Kernels & QuantizedKernels = {
     );
   },
   rmsnormBackward(x, weight, gradY, epsilon, gradX, gradWeight) {
+    const { rows, width } = rowsAndWidth(x.shape);
+    const gradXBuffer = asCpu(gradX, "gradX");
+    const gradWeightBuffer = asCpu(gradWeight, "gradWeight");
+    if (
+      gradXBuffer.block &&
+      gradWeightBuffer.block &&
+      gradXBuffer.dtype === "float32" &&
+      rows * width >= STREAMING_ROW_ELEMENTS
+    ) {
+      const scratch: HeapBlock[] = [];
+      try {
+        rmsnormBackwardHeap(
+          heapOperand(x, "input", scratch),
+          heapOperand(weight, "weight", scratch),
+          heapOperand(gradY, "gradient", scratch),
+          { block: gradXBuffer.block, offset: 0 },
+          { block: gradWeightBuffer.block, offset: 0 },
+          rows,
+          width,
+          epsilon,
+        );
+      } finally {
+        for (const block of scratch) getHeap().free(block);
+      }
+      return;
+    }
     const source = contiguousData(x, "input");
     const scale = contiguousData(weight, "weight");
     const gradient = contiguousData(gradY, "gradient");
-    const { rows, width } = rowsAndWidth(x.shape);
     rmsnormBackwardRows(
       source.data as FloatArray,
       source.offset,

@@ -9,6 +9,7 @@
 import { gemvRowsFunction, gemvTransposedFunction } from "./gemv.js";
 import { quantizedKernelFunctions } from "./gemv-quantized.js";
 import { DESCRIPTOR_WORDS, FIELD, JOB_GEMM, JOB_GEMV_ROWS, KC, MC, MR, NC, NR } from "./job.js";
+import { rmsnormKernelFunctions } from "./rmsnorm-kernels.js";
 import { streamingKernelFunctions } from "./streaming-kernels.js";
 import { FunctionBuilder, I32, ModuleBuilder, V128 } from "./wasm-emitter.js";
 
@@ -599,10 +600,12 @@ export function buildMatmulModule(sharedMemory: boolean): Uint8Array {
   const gemm = module.add(gemmFunction({ packA, packB, macro }));
   const gemvRows = module.add(gemvRowsFunction());
   const gemvTransposed = module.add(gemvTransposedFunction());
-  const more = [...quantizedKernelFunctions(), ...streamingKernelFunctions()].map(({ kind, fn }) => ({
-    kind,
-    index: module.add(fn),
-  }));
+  const more = [...quantizedKernelFunctions(), ...streamingKernelFunctions(), ...rmsnormKernelFunctions()].map(
+    ({ kind, fn }) => ({
+      kind,
+      index: module.add(fn),
+    }),
+  );
   module.add(runJobsFunction({ gemm, gemvRows, gemvTransposed, more }));
   return module.encode();
 }

@@ -43,17 +43,20 @@ export const STREAM_FIELD = {
   secondOut: FIELD.outRowStride,
   length: FIELD.n,
   op: FIELD.m,
-  /** AdamW: the address of its eight float64 constants. */
+  /** AdamW: the address of its eight float64 constants; rmsnorm: of its float64 epsilon. */
   constants: FIELD.k,
+  /** rmsnorm: the row width, and the row count of a column job. */
+  width: FIELD.m,
+  rows: FIELD.bRowStride,
 } as const;
 
-interface Fields {
+export interface Fields {
   f: FunctionBuilder;
   field(name: keyof typeof STREAM_FIELD): number;
 }
 
 /** A job function over one descriptor pointer, its fields read into locals on demand. */
-function jobFunction(name: string): Fields {
+export function jobFunction(name: string): Fields {
   const f = new FunctionBuilder(name, [I32], []);
   const locals = new Map<string, number>();
   return {

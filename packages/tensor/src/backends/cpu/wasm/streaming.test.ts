@@ -1,8 +1,15 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { adamwStep } from "../row-kernels.js";
+import { adamwStep, rmsnormBackwardRows, rmsnormRows } from "../row-kernels.js";
 import { getHeap, type HeapBlock } from "./heap.js";
 import { getLastMatmulThreadCount, getMatmulThreads, setMatmulThreads } from "./matmul.js";
-import { adamwHeap, binaryHeap, swigluBackwardHeap, swigluHeap } from "./streaming.js";
+import {
+  adamwHeap,
+  binaryHeap,
+  rmsnormBackwardHeap,
+  rmsnormHeap,
+  swigluBackwardHeap,
+  swigluHeap,
+} from "./streaming.js";
 import type { StreamingBinaryOp } from "./streaming-kernels.js";
 import { transcendentalInto } from "./transcendental.js";
 
@@ -170,6 +177,57 @@ describe("wasm streaming kernels", () => {
       expectSameBits(read(gradGate, length), expectedGradGate);
       expectSameBits(read(gradUp, length), expectedGradUp);
       free(gateBlock, upBlock, gradBlock, out, gradGate, gradUp);
+    }
+  });
+
+  it("rmsnorm forward and backward equal the JavaScript row kernels bit for bit, on one thread or two", () => {
+    const shapes = [
+      [1, 1],
+      [3, 7],
+      [5, 64],
+      [2, 513],
+      [1024, 512],
+      [333, 65],
+    ] as const;
+    for (const [rows, width] of shapes) {
+      const finite = (seed: number, length: number) =>
+        values(length, seed).map((value) => (Number.isFinite(value) ? value / 2 ** 10 : 0.25));
+      const x = finite(rows + width, rows * width);
+      const weight = finite(3, width);
+      const gradient = finite(4, rows * width);
+      const epsilon = 1e-5;
+      const expected = new Float32Array(rows * width);
+      rmsnormRows(x, 0, weight, 0, epsilon, expected, rows, width);
+      const expectedGradX = new Float32Array(rows * width);
+      const expectedGradWeight = new Float32Array(width);
+      rmsnormBackwardRows(x, 0, weight, 0, gradient, 0, epsilon, expectedGradX, expectedGradWeight, rows, width);
+      for (const count of [1, 2]) {
+        setMatmulThreads(count);
+        const [xBlock, weightBlock, gradientBlock] = [x, weight, gradient].map(block) as [
+          HeapBlock,
+          HeapBlock,
+          HeapBlock,
+        ];
+        const out = getHeap().alloc(rows * width);
+        const gradX = getHeap().alloc(rows * width);
+        const gradWeight = block(new Float32Array(width).fill(7)); // overwritten, not added to
+        const at = (each: HeapBlock) => ({ block: each, offset: 0 });
+        rmsnormHeap(at(xBlock), at(weightBlock), at(out), rows, width, epsilon);
+        rmsnormBackwardHeap(
+          at(xBlock),
+          at(weightBlock),
+          at(gradientBlock),
+          at(gradX),
+          at(gradWeight),
+          rows,
+          width,
+          epsilon,
+        );
+        expectSameBits(read(out, rows * width), expected);
+        expectSameBits(read(gradX, rows * width), expectedGradX);
+        expectSameBits(read(gradWeight, width), expectedGradWeight);
+        free(xBlock, weightBlock, gradientBlock, out, gradX, gradWeight);
+      }
     }
   });
 

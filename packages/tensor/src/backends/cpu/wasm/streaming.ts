@@ -5,6 +5,7 @@
  */
 import { getHeap, type HeapBlock } from "./heap.js";
 import { runMatmulJobs } from "./matmul.js";
+import { JOB_RMSNORM, JOB_RMSNORM_BACKWARD_COLUMNS, JOB_RMSNORM_BACKWARD_ROWS } from "./rmsnorm-kernels.js";
 import {
   ADAMW_CONSTANTS,
   BINARY_OPS,
@@ -164,4 +165,111 @@ export function swigluBackwardHeap(
     words[base + STREAM_FIELD.out] = addresses[3] + start * 4;
     words[base + STREAM_FIELD.secondOut] = addresses[4] + start * 4;
   });
+}
+
+let epsilonBlock: HeapBlock | null = null;
+
+/** A heap address holding `epsilon` as a float64 (one block, rewritten by each call). */
+function epsilonAddress(epsilon: number): number {
+  epsilonBlock ??= getHeap().alloc(2);
+  const block = epsilonBlock;
+  new Float64Array(block.f32().buffer, block.ptr, 1)[0] = epsilon;
+  return block.ptr;
+}
+
+/** Ranges of `count` items in at most `parts` pieces, each a multiple of `unit` but the last. */
+function pieces(count: number, parts: number, unit: number): Array<[number, number]> {
+  const size = Math.ceil(count / parts / unit) * unit;
+  const ranges: Array<[number, number]> = [];
+  for (let start = 0; start < count; start += size) ranges.push([start, Math.min(count, start + size)]);
+  return ranges;
+}
+
+/** How many jobs a pass over `elements` elements makes: 1 below the parallel threshold. */
+function jobCount(elements: number): number {
+  return elements >= PARALLEL_ELEMENTS ? Math.max(1, Math.min(16, Math.floor(elements / MINIMUM_JOB_ELEMENTS))) : 1;
+}
+
+/** Runs one job per range with the threads allowed, `write` filling each descriptor's own words. */
+function runRanges(
+  kind: number,
+  ranges: ReadonlyArray<[number, number]>,
+  write: (words: Int32Array, base: number, start: number, end: number) => void,
+): void {
+  runMatmulJobs(ranges.length, ranges.length, (words, base, index) => {
+    const [start, end] = ranges[index] as [number, number];
+    words.fill(0, base, base + 16);
+    words[base + STREAM_FIELD.kind] = kind;
+    words[base + STREAM_FIELD.length] = end - start;
+    write(words, base, start, end);
+  });
+}
+
+/** RMSNorm over `rows` rows of `width`: out = x · r · weight with r = 1/√(mean(x²) + ε), as `rmsnormRows`. */
+export function rmsnormHeap(
+  x: StreamOperand,
+  weight: StreamOperand,
+  out: StreamOperand,
+  rows: number,
+  width: number,
+  epsilon: number,
+): void {
+  const xAddress = address("rmsnorm", "x", x, rows * width);
+  const weightAddress = address("rmsnorm", "weight", weight, width);
+  const outAddress = address("rmsnorm", "out", out, rows * width);
+  if (rows === 0 || width === 0) return;
+  const constants = epsilonAddress(epsilon);
+  runRanges(JOB_RMSNORM, pieces(rows, jobCount(rows * width), 1), (words, base, start) => {
+    words[base + STREAM_FIELD.first] = xAddress + start * width * 4;
+    words[base + STREAM_FIELD.second] = weightAddress;
+    words[base + STREAM_FIELD.out] = outAddress + start * width * 4;
+    words[base + STREAM_FIELD.width] = width;
+    words[base + STREAM_FIELD.constants] = constants;
+  });
+}
+
+/** RMSNorm's gradients gradX ([rows, width]) and gradWeight ([width], overwritten), as `rmsnormBackwardRows`. */
+export function rmsnormBackwardHeap(
+  x: StreamOperand,
+  weight: StreamOperand,
+  gradient: StreamOperand,
+  gradX: StreamOperand,
+  gradWeight: StreamOperand,
+  rows: number,
+  width: number,
+  epsilon: number,
+): void {
+  const kernel = "rmsnorm backward";
+  const xAddress = address(kernel, "x", x, rows * width);
+  const weightAddress = address(kernel, "weight", weight, width);
+  const gradientAddress = address(kernel, "gradY", gradient, rows * width);
+  const gradXAddress = address(kernel, "gradX", gradX, rows * width);
+  const gradWeightAddress = address(kernel, "gradWeight", gradWeight, width);
+  gradWeight.block.f32().fill(0, gradWeight.offset, gradWeight.offset + width);
+  if (rows === 0 || width === 0) return;
+  const constants = epsilonAddress(epsilon);
+  // Each row's r, in float64, from the row job to the column job.
+  const scales = getHeap().alloc(rows * 2);
+  try {
+    runRanges(JOB_RMSNORM_BACKWARD_ROWS, pieces(rows, jobCount(rows * width), 1), (words, base, start) => {
+      words[base + STREAM_FIELD.first] = xAddress + start * width * 4;
+      words[base + STREAM_FIELD.second] = weightAddress;
+      words[base + STREAM_FIELD.third] = gradientAddress + start * width * 4;
+      words[base + STREAM_FIELD.out] = gradXAddress + start * width * 4;
+      words[base + STREAM_FIELD.secondOut] = scales.ptr + start * 8;
+      words[base + STREAM_FIELD.width] = width;
+      words[base + STREAM_FIELD.constants] = constants;
+    });
+    const columnJobs = Math.min(jobCount(rows * width), Math.ceil(width / 16));
+    runRanges(JOB_RMSNORM_BACKWARD_COLUMNS, pieces(width, columnJobs, 4), (words, base, start) => {
+      words[base + STREAM_FIELD.first] = xAddress + start * 4;
+      words[base + STREAM_FIELD.third] = gradientAddress + start * 4;
+      words[base + STREAM_FIELD.out] = gradWeightAddress + start * 4;
+      words[base + STREAM_FIELD.secondOut] = scales.ptr;
+      words[base + STREAM_FIELD.rows] = rows;
+      words[base + STREAM_FIELD.width] = width;
+    });
+  } finally {
+    getHeap().free(scales);
+  }
 }

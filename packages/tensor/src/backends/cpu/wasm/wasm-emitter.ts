@@ -291,6 +291,13 @@ export class FunctionBuilder {
   f64Sqrt(): this {
     return this.bytes(0x9f);
   }
+  /** int32 → float64 (exact). */
+  f64ConvertI32S(): this {
+    return this.bytes(0xb7);
+  }
+  f64Store(offset = 0): this {
+    return this.bytes(0x39, 3, ...unsignedLeb128(offset));
+  }
   /** float32 → float64 (exact). */
   f64PromoteF32(): this {
     return this.bytes(0xbb);
