@@ -60,6 +60,8 @@ import { getHeap, type HeapBlock } from "./wasm/heap.js";
 import {
   adamwHeap,
   binaryHeap,
+  crossEntropyBackwardHeap,
+  crossEntropyHeap,
   rmsnormBackwardHeap,
   rmsnormHeap,
   type StreamOperand,
@@ -130,7 +132,7 @@ function contiguousData(view: BufferView, role: string): { data: TypedArray; off
   return { data: copy, offset: 0 };
 }
 
-/** Elements from which rmsnorm runs as wasm jobs (below, a decode step's rows, the JavaScript loop is as fast). */
+/** Elements from which rmsnorm and cross-entropy run as wasm jobs (below, the JavaScript loops are as fast). */
 const STREAMING_ROW_ELEMENTS = 2048;
 
 /** Elements from which a binary op runs in the wasm streaming kernel (below, the JavaScript loop is as fast). */
@@ -177,6 +179,13 @@ function heapOperand(view: BufferView, role: string, scratch: HeapBlock[]): Stre
   scratch.push(block);
   copyKernel(arrayView(view, role), denseView(block.f32().subarray(0, size), view.shape), false);
   return { block, offset: 0 };
+}
+
+/** Contiguous int32 targets in place on the heap, or null (the JavaScript kernel takes the rest). */
+function heapTargets(targets: BufferView): StreamOperand | null {
+  const buffer = asCpu(targets.buffer, "targets");
+  if (buffer.dtype !== "int32" || !buffer.block || !isContiguousLayout(targets.shape, targets.strides)) return null;
+  return { block: buffer.block, offset: targets.offset };
 }
 
 /** Unary ops with a wasm SIMD kernel for contiguous float32 tensors (see `wasm/transcendental.ts`). */
@@ -411,6 +420,23 @@ const kernels: Kernels & QuantizedKernels = {
     );
   },
   crossEntropy(logits, targets, ignoreIndex, out) {
+    const heapLabels = heapTargets(targets);
+    if (heapLabels && logits.buffer.dtype === "float32" && shapeSize(logits.shape) >= STREAMING_ROW_ELEMENTS) {
+      const { rows, width } = rowsAndWidth(logits.shape);
+      const scratch: HeapBlock[] = [];
+      try {
+        asCpu(out, "output").view()[0] = crossEntropyHeap(
+          heapOperand(logits, "logits", scratch),
+          heapLabels,
+          rows,
+          width,
+          ignoreIndex,
+        );
+      } finally {
+        for (const block of scratch) getHeap().free(block);
+      }
+      return;
+    }
     const source = contiguousData(logits, "logits");
     const labels = contiguousData(targets, "targets");
     const { rows, width } = rowsAndWidth(logits.shape);
@@ -426,6 +452,27 @@ const kernels: Kernels & QuantizedKernels = {
     asCpu(out, "output").view()[0] = loss;
   },
   crossEntropyBackward(logits, targets, ignoreIndex, gradLoss, out) {
+    const heapLabels = heapTargets(targets);
+    const output = asCpu(out, "output");
+    if (heapLabels && output.block && output.dtype === "float32" && shapeSize(logits.shape) >= STREAMING_ROW_ELEMENTS) {
+      const { rows, width } = rowsAndWidth(logits.shape);
+      const upstream = arrayView(gradLoss, "gradLoss");
+      const scratch: HeapBlock[] = [];
+      try {
+        crossEntropyBackwardHeap(
+          heapOperand(logits, "logits", scratch),
+          heapLabels,
+          { block: output.block, offset: 0 },
+          rows,
+          width,
+          ignoreIndex,
+          upstream.data[upstream.offset] as number,
+        );
+      } finally {
+        for (const block of scratch) getHeap().free(block);
+      }
+      return;
+    }
     const source = contiguousData(logits, "logits");
     const labels = contiguousData(targets, "targets");
     const { rows, width } = rowsAndWidth(logits.shape);

@@ -154,7 +154,7 @@ export function ropeRows(
   }
 }
 
-function checkTarget(target: number, row: number, classes: number) {
+export function checkTarget(target: number, row: number, classes: number) {
   if (target < 0 || target >= classes || !Number.isInteger(target)) {
     throw new Error(
       `[crossEntropy] target ${target} at row ${row} is outside [0, ${classes}); use ignoreIndex to skip rows`,

@@ -6,6 +6,8 @@
  * same code on its share of the output. The GEMV kernels are in `gemv.ts`, the descriptor layout and blocking
  * sizes in `job.ts`. Not here: threading, batching and operand layout decisions (`matmul.ts`, `threads.ts`).
  */
+
+import { crossEntropyKernelFunctions } from "./cross-entropy-kernels.js";
 import { gemvRowsFunction, gemvTransposedFunction } from "./gemv.js";
 import { quantizedKernelFunctions } from "./gemv-quantized.js";
 import { DESCRIPTOR_WORDS, FIELD, JOB_GEMM, JOB_GEMV_ROWS, KC, MC, MR, NC, NR } from "./job.js";
@@ -600,12 +602,15 @@ export function buildMatmulModule(sharedMemory: boolean): Uint8Array {
   const gemm = module.add(gemmFunction({ packA, packB, macro }));
   const gemvRows = module.add(gemvRowsFunction());
   const gemvTransposed = module.add(gemvTransposedFunction());
-  const more = [...quantizedKernelFunctions(), ...streamingKernelFunctions(), ...rmsnormKernelFunctions()].map(
-    ({ kind, fn }) => ({
-      kind,
-      index: module.add(fn),
-    }),
-  );
+  const more = [
+    ...quantizedKernelFunctions(),
+    ...streamingKernelFunctions(),
+    ...rmsnormKernelFunctions(),
+    ...crossEntropyKernelFunctions(),
+  ].map(({ kind, fn }) => ({
+    kind,
+    index: module.add(fn),
+  }));
   module.add(runJobsFunction({ gemm, gemvRows, gemvTransposed, more }));
   return module.encode();
 }

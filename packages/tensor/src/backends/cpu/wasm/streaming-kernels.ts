@@ -48,6 +48,8 @@ export const STREAM_FIELD = {
   /** rmsnorm: the row width, and the row count of a column job. */
   width: FIELD.m,
   rows: FIELD.bRowStride,
+  /** cross-entropy: the ignored target value. */
+  ignore: FIELD.accumulate,
 } as const;
 
 export interface Fields {

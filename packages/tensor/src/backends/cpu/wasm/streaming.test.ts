@@ -1,10 +1,18 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { adamwStep, rmsnormBackwardRows, rmsnormRows } from "../row-kernels.js";
+import {
+  adamwStep,
+  crossEntropyBackwardRows,
+  crossEntropyRows,
+  rmsnormBackwardRows,
+  rmsnormRows,
+} from "../row-kernels.js";
 import { getHeap, type HeapBlock } from "./heap.js";
 import { getLastMatmulThreadCount, getMatmulThreads, setMatmulThreads } from "./matmul.js";
 import {
   adamwHeap,
   binaryHeap,
+  crossEntropyBackwardHeap,
+  crossEntropyHeap,
   rmsnormBackwardHeap,
   rmsnormHeap,
   swigluBackwardHeap,
@@ -229,6 +237,63 @@ describe("wasm streaming kernels", () => {
         free(xBlock, weightBlock, gradientBlock, out, gradX, gradWeight);
       }
     }
+  });
+
+  it("cross-entropy and its gradient equal the JavaScript row kernels bit for bit, ignored rows included", () => {
+    for (const [rows, classes] of [
+      [1, 1],
+      [3, 5],
+      [7, 333],
+      [64, 6400],
+    ] as const) {
+      // Logits over a wide range (exp underflows to subnormals and 0 in places), one −∞ logit, targets with
+      // ignored rows (−100) between kept ones.
+      const logits = values(rows * classes, rows + classes).map((value) =>
+        Number.isFinite(value) ? Math.max(-800, Math.min(800, value)) : 3,
+      );
+      logits[Math.min(2, logits.length - 1)] = Number.NEGATIVE_INFINITY;
+      const targets = Int32Array.from({ length: rows }, (_, row) => (row % 3 === 1 ? -100 : (row * 7919) % classes));
+      const expectedLoss = crossEntropyRows(logits, 0, targets, 0, -100, rows, classes);
+      const expectedGradient = new Float32Array(rows * classes);
+      crossEntropyBackwardRows(logits, 0, targets, 0, -100, 0.75, expectedGradient, rows, classes);
+      for (const count of [1, 2]) {
+        setMatmulThreads(count);
+        const logitsBlock = block([9, ...logits]);
+        const targetsBlock = getHeap().alloc(rows + 1);
+        targetsBlock.i32().set(targets, 1);
+        const out = getHeap().alloc(rows * classes);
+        const loss = crossEntropyHeap(
+          { block: logitsBlock, offset: 1 },
+          { block: targetsBlock, offset: 1 },
+          rows,
+          classes,
+          -100,
+        );
+        crossEntropyBackwardHeap(
+          { block: logitsBlock, offset: 1 },
+          { block: targetsBlock, offset: 1 },
+          { block: out, offset: 0 },
+          rows,
+          classes,
+          -100,
+          0.75,
+        );
+        expect(Object.is(loss, expectedLoss), `loss ${loss} vs ${expectedLoss} (${rows}×${classes})`).toBe(true);
+        expectSameBits(read(out, rows * classes), expectedGradient);
+        free(logitsBlock, targetsBlock, out);
+      }
+    }
+  });
+
+  it("cross-entropy names a target out of range, as the JavaScript kernel does", () => {
+    const logits = block(new Float32Array(6));
+    const targets = getHeap().alloc(2);
+    targets.i32().set([1, 3]);
+    const at = (each: HeapBlock) => ({ block: each, offset: 0 });
+    const message = "[crossEntropy] target 3 at row 1 is outside [0, 3); use ignoreIndex to skip rows";
+    expect(() => crossEntropyHeap(at(logits), at(targets), 2, 3, -100)).toThrow(message);
+    expect(() => crossEntropyBackwardHeap(at(logits), at(targets), at(logits), 2, 3, -100, 1)).toThrow(message);
+    free(logits, targets);
   });
 
   it("splits a large call over the threads, with the same bits on one thread", () => {

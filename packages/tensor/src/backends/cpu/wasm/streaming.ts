@@ -3,6 +3,9 @@
  * them as jobs of the matmul module, split into element ranges over the kernel threads when the call is
  * large. Synchronous. Not here: the kernels' definitions and their exactness argument (streaming-kernels.ts).
  */
+
+import { checkTarget } from "../row-kernels.js";
+import { JOB_CROSS_ENTROPY, JOB_CROSS_ENTROPY_BACKWARD } from "./cross-entropy-kernels.js";
 import { getHeap, type HeapBlock } from "./heap.js";
 import { runMatmulJobs } from "./matmul.js";
 import { JOB_RMSNORM, JOB_RMSNORM_BACKWARD_COLUMNS, JOB_RMSNORM_BACKWARD_ROWS } from "./rmsnorm-kernels.js";
@@ -169,7 +172,7 @@ export function swigluBackwardHeap(
 
 let epsilonBlock: HeapBlock | null = null;
 
-/** A heap address holding `epsilon` as a float64 (one block, rewritten by each call). */
+/** A heap address holding one float64 (rmsnorm's ε, cross-entropy's scale; one block, rewritten by each call). */
 function epsilonAddress(epsilon: number): number {
   epsilonBlock ??= getHeap().alloc(2);
   const block = epsilonBlock;
@@ -272,4 +275,86 @@ export function rmsnormBackwardHeap(
   } finally {
     getHeap().free(scales);
   }
+}
+
+/** Checks every kept target (as the JavaScript kernels do, in row order) and counts the kept rows. */
+function keptRows(targets: Int32Array, offset: number, rows: number, classes: number, ignoreIndex: number): number {
+  let kept = 0;
+  for (let row = 0; row < rows; row++) {
+    const target = targets[offset + row] as number;
+    if (target === ignoreIndex) continue;
+    checkTarget(target, row, classes);
+    kept++;
+  }
+  return kept;
+}
+
+/**
+ * Mean cross-entropy of logits [rows, classes] against int32 targets over the rows whose target is not
+ * `ignoreIndex` (0 when none is kept), as `crossEntropyRows`.
+ */
+export function crossEntropyHeap(
+  logits: StreamOperand,
+  targets: StreamOperand,
+  rows: number,
+  classes: number,
+  ignoreIndex: number,
+): number {
+  const logitsAddress = address("crossEntropy", "logits", logits, rows * classes);
+  const targetsAddress = address("crossEntropy", "targets", targets, rows);
+  const targetValues = targets.block.i32();
+  if (keptRows(targetValues, targets.offset, rows, classes, ignoreIndex) === 0) return 0;
+  // Each kept row's float64 Σ exp(x − max) and max.
+  const scratch = getHeap().alloc(rows * 4);
+  try {
+    runRanges(JOB_CROSS_ENTROPY, pieces(rows, jobCount(rows * classes), 1), (words, base, start) => {
+      words[base + STREAM_FIELD.first] = logitsAddress + start * classes * 4;
+      words[base + STREAM_FIELD.third] = targetsAddress + start * 4;
+      words[base + STREAM_FIELD.out] = scratch.ptr + start * 16;
+      words[base + STREAM_FIELD.width] = classes;
+      words[base + STREAM_FIELD.ignore] = ignoreIndex;
+    });
+    const sums = new Float64Array(scratch.f32().buffer, scratch.ptr, rows * 2);
+    const values = logits.block.f32();
+    let total = 0;
+    let kept = 0;
+    for (let row = 0; row < rows; row++) {
+      const target = targetValues[targets.offset + row] as number;
+      if (target === ignoreIndex) continue;
+      const maximum = sums[row * 2 + 1] as number;
+      total += Math.log(sums[row * 2] as number) + maximum - (values[logits.offset + row * classes + target] as number);
+      kept++;
+    }
+    return total / kept;
+  } finally {
+    getHeap().free(scratch);
+  }
+}
+
+/**
+ * Gradient of the mean cross-entropy w.r.t. logits, times `gradLoss`, into out [rows, classes] (ignored rows
+ * zero), as `crossEntropyBackwardRows`.
+ */
+export function crossEntropyBackwardHeap(
+  logits: StreamOperand,
+  targets: StreamOperand,
+  out: StreamOperand,
+  rows: number,
+  classes: number,
+  ignoreIndex: number,
+  gradLoss: number,
+): void {
+  const logitsAddress = address("crossEntropy backward", "logits", logits, rows * classes);
+  const targetsAddress = address("crossEntropy backward", "targets", targets, rows);
+  const outAddress = address("crossEntropy backward", "out", out, rows * classes);
+  const kept = keptRows(targets.block.i32(), targets.offset, rows, classes, ignoreIndex);
+  const constants = epsilonAddress(kept === 0 ? 0 : gradLoss / kept);
+  runRanges(JOB_CROSS_ENTROPY_BACKWARD, pieces(rows, jobCount(rows * classes), 1), (words, base, start) => {
+    words[base + STREAM_FIELD.first] = logitsAddress + start * classes * 4;
+    words[base + STREAM_FIELD.third] = targetsAddress + start * 4;
+    words[base + STREAM_FIELD.out] = outAddress + start * classes * 4;
+    words[base + STREAM_FIELD.width] = classes;
+    words[base + STREAM_FIELD.ignore] = ignoreIndex;
+    words[base + STREAM_FIELD.constants] = constants;
+  });
 }

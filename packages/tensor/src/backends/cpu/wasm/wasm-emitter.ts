@@ -291,6 +291,46 @@ export class FunctionBuilder {
   f64Sqrt(): this {
     return this.bytes(0x9f);
   }
+  i32Or(): this {
+    return this.bytes(0x72);
+  }
+  i32ShrU(): this {
+    return this.bytes(0x76);
+  }
+  i32GtU(): this {
+    return this.bytes(0x4b);
+  }
+  i32LtU(): this {
+    return this.bytes(0x49);
+  }
+  i32GeU(): this {
+    return this.bytes(0x4f);
+  }
+  i32Ne(): this {
+    return this.bytes(0x47);
+  }
+  f64Eq(): this {
+    return this.bytes(0x61);
+  }
+  f64Lt(): this {
+    return this.bytes(0x63);
+  }
+  f64Gt(): this {
+    return this.bytes(0x64);
+  }
+  /** The bits of an f64 as an i64, its high 32 bits as an i32: what C's GET_HIGH_WORD reads. */
+  highWordOfF64(): this {
+    return this.bytes(0xbd, 0x42, 32, 0x88, 0xa7); // i64.reinterpret_f64, i64.const 32, i64.shr_u, i32.wrap_i64
+  }
+  /** 2^k for an i32 k in [−1022, 1023] pushed: the float64 whose exponent field is k + 1023. */
+  f64PowerOfTwo(): this {
+    // i32.const 1023, i32.add, i64.extend_i32_s, i64.const 52, i64.shl, f64.reinterpret_i64
+    return this.bytes(0x41, ...signedLeb128(1023), 0x6a, 0xac, 0x42, 52, 0x86, 0xbf);
+  }
+  /** float64 → int32, truncating toward zero; saturates, NaN → 0 (never traps). */
+  i32TruncSatF64S(): this {
+    return this.bytes(0xfc, 0x02);
+  }
   /** int32 → float64 (exact). */
   f64ConvertI32S(): this {
     return this.bytes(0xb7);
