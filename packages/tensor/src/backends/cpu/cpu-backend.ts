@@ -132,11 +132,11 @@ function contiguousData(view: BufferView, role: string): { data: TypedArray; off
   return { data: copy, offset: 0 };
 }
 
-/** Elements from which rmsnorm and cross-entropy run as wasm jobs (below, the JavaScript loops are as fast). */
-const STREAMING_ROW_ELEMENTS = 2048;
-
-/** Elements from which a binary op runs in the wasm streaming kernel (below, the JavaScript loop is as fast). */
-const STREAMING_BINARY_ELEMENTS = 2048;
+/**
+ * Elements from which binary arithmetic, rmsnorm and cross-entropy run as wasm jobs: below (a decode step's
+ * vectors), the JavaScript loops are as fast as a call into wasm.
+ */
+const STREAMING_ELEMENTS = 2048;
 
 function isStreamingBinaryOp(op: BinaryOp): op is StreamingBinaryOp {
   return op === "add" || op === "sub" || op === "mul" || op === "div";
@@ -147,7 +147,7 @@ function isStreamingBinaryOp(op: BinaryOp): op is StreamingBinaryOp {
  * (bit-identical to the JavaScript loop; see wasm/streaming-kernels.ts). False when the call is not of that kind.
  */
 function streamingBinary(op: BinaryOp, a: BufferView, b: BufferView, out: BackendBuffer): boolean {
-  if (!isStreamingBinaryOp(op) || out.dtype !== "float32" || out.length < STREAMING_BINARY_ELEMENTS) return false;
+  if (!isStreamingBinaryOp(op) || out.dtype !== "float32" || out.length < STREAMING_ELEMENTS) return false;
   if (a.buffer.dtype !== "float32" || b.buffer.dtype !== "float32") return false;
   const aStride = flatStride(a.shape, a.strides);
   const bStride = flatStride(b.shape, b.strides);
@@ -179,6 +179,19 @@ function heapOperand(view: BufferView, role: string, scratch: HeapBlock[]): Stre
   scratch.push(block);
   copyKernel(arrayView(view, role), denseView(block.f32().subarray(0, size), view.shape), false);
   return { block, offset: 0 };
+}
+
+/**
+ * Runs `body` with `operand(view, role)`, which gives each float32 view as a heap operand (`heapOperand`); the
+ * scratch copies of strided views are freed afterwards, whatever happens.
+ */
+function withHeapOperands<T>(body: (operand: (view: BufferView, role: string) => StreamOperand) => T): T {
+  const scratch: HeapBlock[] = [];
+  try {
+    return body((view, role) => heapOperand(view, role, scratch));
+  } finally {
+    for (const block of scratch) getHeap().free(block);
+  }
 }
 
 /** Contiguous int32 targets in place on the heap, or null (the JavaScript kernel takes the rest). */
@@ -326,20 +339,18 @@ const kernels: Kernels & QuantizedKernels = {
   rmsnorm(x, weight, epsilon, out) {
     const { rows, width } = rowsAndWidth(x.shape);
     const output = asCpu(out, "output");
-    if (output.block && output.dtype === "float32" && rows * width >= STREAMING_ROW_ELEMENTS) {
-      const scratch: HeapBlock[] = [];
-      try {
+    const outputBlock = output.block;
+    if (outputBlock && output.dtype === "float32" && rows * width >= STREAMING_ELEMENTS) {
+      withHeapOperands((operand) => {
         rmsnormHeap(
-          heapOperand(x, "input", scratch),
-          heapOperand(weight, "weight", scratch),
-          { block: output.block, offset: 0 },
+          operand(x, "input"),
+          operand(weight, "weight"),
+          { block: outputBlock, offset: 0 },
           rows,
           width,
           epsilon,
         );
-      } finally {
-        for (const block of scratch) getHeap().free(block);
-      }
+      });
       return;
     }
     const source = contiguousData(x, "input");
@@ -358,28 +369,27 @@ const kernels: Kernels & QuantizedKernels = {
   rmsnormBackward(x, weight, gradY, epsilon, gradX, gradWeight) {
     const { rows, width } = rowsAndWidth(x.shape);
     const gradXBuffer = asCpu(gradX, "gradX");
+    const gradXBufferBlock = gradXBuffer.block;
     const gradWeightBuffer = asCpu(gradWeight, "gradWeight");
+    const gradWeightBufferBlock = gradWeightBuffer.block;
     if (
-      gradXBuffer.block &&
-      gradWeightBuffer.block &&
+      gradXBufferBlock &&
+      gradWeightBufferBlock &&
       gradXBuffer.dtype === "float32" &&
-      rows * width >= STREAMING_ROW_ELEMENTS
+      rows * width >= STREAMING_ELEMENTS
     ) {
-      const scratch: HeapBlock[] = [];
-      try {
+      withHeapOperands((operand) => {
         rmsnormBackwardHeap(
-          heapOperand(x, "input", scratch),
-          heapOperand(weight, "weight", scratch),
-          heapOperand(gradY, "gradient", scratch),
-          { block: gradXBuffer.block, offset: 0 },
-          { block: gradWeightBuffer.block, offset: 0 },
+          operand(x, "input"),
+          operand(weight, "weight"),
+          operand(gradY, "gradient"),
+          { block: gradXBufferBlock, offset: 0 },
+          { block: gradWeightBufferBlock, offset: 0 },
           rows,
           width,
           epsilon,
         );
-      } finally {
-        for (const block of scratch) getHeap().free(block);
-      }
+      });
       return;
     }
     const source = contiguousData(x, "input");
@@ -421,20 +431,17 @@ const kernels: Kernels & QuantizedKernels = {
   },
   crossEntropy(logits, targets, ignoreIndex, out) {
     const heapLabels = heapTargets(targets);
-    if (heapLabels && logits.buffer.dtype === "float32" && shapeSize(logits.shape) >= STREAMING_ROW_ELEMENTS) {
+    if (heapLabels && logits.buffer.dtype === "float32" && shapeSize(logits.shape) >= STREAMING_ELEMENTS) {
       const { rows, width } = rowsAndWidth(logits.shape);
-      const scratch: HeapBlock[] = [];
-      try {
+      withHeapOperands((operand) => {
         asCpu(out, "output").view()[0] = crossEntropyHeap(
-          heapOperand(logits, "logits", scratch),
+          operand(logits, "logits"),
           heapLabels,
           rows,
           width,
           ignoreIndex,
         );
-      } finally {
-        for (const block of scratch) getHeap().free(block);
-      }
+      });
       return;
     }
     const source = contiguousData(logits, "logits");
@@ -454,23 +461,21 @@ const kernels: Kernels & QuantizedKernels = {
   crossEntropyBackward(logits, targets, ignoreIndex, gradLoss, out) {
     const heapLabels = heapTargets(targets);
     const output = asCpu(out, "output");
-    if (heapLabels && output.block && output.dtype === "float32" && shapeSize(logits.shape) >= STREAMING_ROW_ELEMENTS) {
+    const outputBlock = output.block;
+    if (heapLabels && outputBlock && output.dtype === "float32" && shapeSize(logits.shape) >= STREAMING_ELEMENTS) {
       const { rows, width } = rowsAndWidth(logits.shape);
       const upstream = arrayView(gradLoss, "gradLoss");
-      const scratch: HeapBlock[] = [];
-      try {
+      withHeapOperands((operand) => {
         crossEntropyBackwardHeap(
-          heapOperand(logits, "logits", scratch),
+          operand(logits, "logits"),
           heapLabels,
-          { block: output.block, offset: 0 },
+          { block: outputBlock, offset: 0 },
           rows,
           width,
           ignoreIndex,
           upstream.data[upstream.offset] as number,
         );
-      } finally {
-        for (const block of scratch) getHeap().free(block);
-      }
+      });
       return;
     }
     const source = contiguousData(logits, "logits");
@@ -492,18 +497,11 @@ const kernels: Kernels & QuantizedKernels = {
   swiglu(gate, up, out) {
     const length = shapeSize(gate.shape);
     const output = asCpu(out, "output");
-    if (output.block) {
-      const scratch: HeapBlock[] = [];
-      try {
-        swigluHeap(
-          heapOperand(gate, "gate", scratch),
-          heapOperand(up, "up", scratch),
-          { block: output.block, offset: 0 },
-          length,
-        );
-      } finally {
-        for (const block of scratch) getHeap().free(block);
-      }
+    const outputBlock = output.block;
+    if (outputBlock) {
+      withHeapOperands((operand) => {
+        swigluHeap(operand(gate, "gate"), operand(up, "up"), { block: outputBlock, offset: 0 }, length);
+      });
       return;
     }
     const g = contiguousData(gate, "gate");
@@ -517,21 +515,20 @@ const kernels: Kernels & QuantizedKernels = {
   swigluBackward(gate, up, gradOut, gradGate, gradUp) {
     const length = shapeSize(gate.shape);
     const gateOut = asCpu(gradGate, "gradGate");
+    const gateOutBlock = gateOut.block;
     const upOut = asCpu(gradUp, "gradUp");
-    if (gateOut.block && upOut.block) {
-      const scratch: HeapBlock[] = [];
-      try {
+    const upOutBlock = upOut.block;
+    if (gateOutBlock && upOutBlock) {
+      withHeapOperands((operand) => {
         swigluBackwardHeap(
-          heapOperand(gate, "gate", scratch),
-          heapOperand(up, "up", scratch),
-          heapOperand(gradOut, "gradOut", scratch),
-          { block: gateOut.block, offset: 0 },
-          { block: upOut.block, offset: 0 },
+          operand(gate, "gate"),
+          operand(up, "up"),
+          operand(gradOut, "gradOut"),
+          { block: gateOutBlock, offset: 0 },
+          { block: upOutBlock, offset: 0 },
           length,
         );
-      } finally {
-        for (const block of scratch) getHeap().free(block);
-      }
+      });
       return;
     }
     const g = contiguousData(gate, "gate");

@@ -16,7 +16,7 @@
  * no such kernel (`ops/composed.ts`).
  */
 import { FIELD } from "./job.js";
-import { emitExp, expLocals, Lanes } from "./transcendental.js";
+import { emitExp, expLocals, type Lanes, laneLoops } from "./transcendental.js";
 import { F64, FunctionBuilder, I32, V128 } from "./wasm-emitter.js";
 
 /** Job kinds (descriptor word 0), after the quantized kernels' (gemv-quantized.ts). */
@@ -77,30 +77,6 @@ export function jobFunction(name: string): Fields {
   };
 }
 
-/**
- * Emits `body` over elements [0, length): four lanes at a time, then the rest one by one with the same float32
- * operations; `offset` holds the current element's byte offset.
- */
-function elementLoops(f: FunctionBuilder, length: number, body: (lanes: Lanes, offset: number) => void): void {
-  const index = f.local(I32);
-  const vectorLength = f.local(I32);
-  const offset = f.local(I32);
-  f.get(length).i32Const(-4).i32And().set(vectorLength);
-  for (const vector of [true, false]) {
-    const lanes = new Lanes(f, vector);
-    f.forLoop(
-      index,
-      () => (vector ? f.i32Const(0) : f.get(vectorLength)),
-      vector ? vectorLength : length,
-      vector ? 4 : 1,
-      () => {
-        f.get(index).i32Const(2).i32Shl().set(offset);
-        body(lanes, offset);
-      },
-    );
-  }
-}
-
 /** Pushes the element at `offset` of the operand at `address`. */
 function loadAt(lanes: Lanes, address: number, offset: number): void {
   lanes.f.get(address).get(offset).i32Add();
@@ -131,7 +107,7 @@ function binaryFunction(): FunctionBuilder {
             .i32Eq()
             .i32And()
             .ifThen(() => {
-              elementLoops(f, length, (lanes, offset) => {
+              laneLoops(f, length, (lanes, offset) => {
                 f.get(out).get(offset).i32Add();
                 for (const [address, contiguous] of [
                   [x, xContiguous],
@@ -278,7 +254,7 @@ function swigluFunction(): FunctionBuilder {
     number,
     number,
   ];
-  elementLoops(f, length, (lanes, offset) => {
+  laneLoops(f, length, (lanes, offset) => {
     const x = lanes.floatLocal();
     const denominator = lanes.floatLocal();
     const locals = expLocals(lanes);
@@ -298,7 +274,7 @@ function swigluBackwardFunction(): FunctionBuilder {
   const [gate, up, gradOut, gradGate, gradUp, length] = (
     ["first", "second", "third", "out", "secondOut", "length"] as const
   ).map(field) as [number, number, number, number, number, number];
-  elementLoops(f, length, (lanes, offset) => {
+  laneLoops(f, length, (lanes, offset) => {
     const x = lanes.floatLocal();
     const denominator = lanes.floatLocal();
     const sigmoid = lanes.floatLocal();

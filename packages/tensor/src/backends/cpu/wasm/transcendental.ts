@@ -181,18 +181,18 @@ export function emitExp(lanes: Lanes, locals: ExpLocals): void {
   lanes.mul();
 }
 
-/** One kernel (x, out, length) over byte addresses: four lanes at a time, then the rest one by one. */
-function transcendentalFunction(op: TranscendentalOp): FunctionBuilder {
-  const f = new FunctionBuilder(op, [I32, I32, I32], []);
-  const [x, out, length] = [0, 1, 2];
+/**
+ * Emits `body` over elements [0, length): four lanes at a time, then the rest one by one with the same float32
+ * operations (so a result never depends on an element's position); `offset` holds the element's byte offset.
+ * `body` runs twice at emission, once per `lanes` kind, and declares its locals there.
+ */
+export function laneLoops(f: FunctionBuilder, length: number, body: (lanes: Lanes, offset: number) => void): void {
   const index = f.local(I32);
   const vectorLength = f.local(I32);
   const offset = f.local(I32);
   f.get(length).i32Const(-4).i32And().set(vectorLength);
   for (const vector of [true, false]) {
     const lanes = new Lanes(f, vector);
-    const value = lanes.floatLocal();
-    const locals = expLocals(lanes);
     f.forLoop(
       index,
       () => (vector ? f.i32Const(0) : f.get(vectorLength)),
@@ -200,27 +200,38 @@ function transcendentalFunction(op: TranscendentalOp): FunctionBuilder {
       vector ? 4 : 1,
       () => {
         f.get(index).i32Const(2).i32Shl().set(offset);
-        f.get(out).get(offset).i32Add();
-        f.get(x).get(offset).i32Add();
-        lanes.load();
-        if (op === "exp") {
-          emitExp(lanes, locals);
-        } else {
-          f.tee(value);
-          lanes.neg();
-          emitExp(lanes, locals);
-          lanes.float(1);
-          lanes.add();
-          f.set(locals.squared); // 1 + exp(−x), reusing a local
-          if (op === "sigmoid") lanes.float(1);
-          else f.get(value);
-          f.get(locals.squared);
-          lanes.div();
-        }
-        lanes.store();
+        body(lanes, offset);
       },
     );
   }
+}
+
+/** One kernel (x, out, length) over byte addresses: four lanes at a time, then the rest one by one. */
+function transcendentalFunction(op: TranscendentalOp): FunctionBuilder {
+  const f = new FunctionBuilder(op, [I32, I32, I32], []);
+  const [x, out, length] = [0, 1, 2];
+  laneLoops(f, length, (lanes, offset) => {
+    const value = lanes.floatLocal();
+    const locals = expLocals(lanes);
+    f.get(out).get(offset).i32Add();
+    f.get(x).get(offset).i32Add();
+    lanes.load();
+    if (op === "exp") {
+      emitExp(lanes, locals);
+    } else {
+      f.tee(value);
+      lanes.neg();
+      emitExp(lanes, locals);
+      lanes.float(1);
+      lanes.add();
+      f.set(locals.squared); // 1 + exp(−x), reusing a local
+      if (op === "sigmoid") lanes.float(1);
+      else f.get(value);
+      f.get(locals.squared);
+      lanes.div();
+    }
+    lanes.store();
+  });
   return f;
 }
 
