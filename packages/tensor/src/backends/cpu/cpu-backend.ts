@@ -57,6 +57,7 @@ import {
   topkRows,
 } from "./row-kernels.js";
 import { getHeap, type HeapBlock } from "./wasm/heap.js";
+import type { Operand } from "./wasm/heap-kernels.js";
 import {
   adamwHeap,
   binaryHeap,
@@ -64,7 +65,6 @@ import {
   crossEntropyHeap,
   rmsnormBackwardHeap,
   rmsnormHeap,
-  type StreamOperand,
   swigluBackwardHeap,
   swigluHeap,
 } from "./wasm/streaming.js";
@@ -171,7 +171,7 @@ function streamingBinary(op: BinaryOp, a: BufferView, b: BufferView, out: Backen
  * A float32 view as a contiguous heap operand for the streaming kernels: in place when it is one, else copied
  * once into a scratch block that is pushed to `scratch` (the caller frees it).
  */
-function heapOperand(view: BufferView, role: string, scratch: HeapBlock[]): StreamOperand {
+function heapOperand(view: BufferView, role: string, scratch: HeapBlock[]): Operand {
   const buffer = asCpu(view.buffer, role);
   if (buffer.block && isContiguousLayout(view.shape, view.strides)) return { block: buffer.block, offset: view.offset };
   const size = shapeSize(view.shape);
@@ -185,7 +185,7 @@ function heapOperand(view: BufferView, role: string, scratch: HeapBlock[]): Stre
  * Runs `body` with `operand(view, role)`, which gives each float32 view as a heap operand (`heapOperand`); the
  * scratch copies of strided views are freed afterwards, whatever happens.
  */
-function withHeapOperands<T>(body: (operand: (view: BufferView, role: string) => StreamOperand) => T): T {
+function withHeapOperands<T>(body: (operand: (view: BufferView, role: string) => Operand) => T): T {
   const scratch: HeapBlock[] = [];
   try {
     return body((view, role) => heapOperand(view, role, scratch));
@@ -195,7 +195,7 @@ function withHeapOperands<T>(body: (operand: (view: BufferView, role: string) =>
 }
 
 /** Contiguous int32 targets in place on the heap, or null (the JavaScript kernel takes the rest). */
-function heapTargets(targets: BufferView): StreamOperand | null {
+function heapTargets(targets: BufferView): Operand | null {
   const buffer = asCpu(targets.buffer, "targets");
   if (buffer.dtype !== "int32" || !buffer.block || !isContiguousLayout(targets.shape, targets.strides)) return null;
   return { block: buffer.block, offset: targets.offset };
@@ -546,8 +546,10 @@ const kernels: Kernels & QuantizedKernels = {
     }
   },
   adamw(param, grad, m, v, hyperparameters: AdamWHyperparameters) {
-    const blocks = [param, grad.buffer, m, v].map((buffer) => asCpu(buffer, "adamw").block);
-    const [paramBlock, gradBlock, mBlock, vBlock] = blocks;
+    const paramBlock = asCpu(param, "param").block;
+    const gradBlock = asCpu(grad.buffer, "grad").block;
+    const mBlock = asCpu(m, "m").block;
+    const vBlock = asCpu(v, "v").block;
     if (
       paramBlock &&
       gradBlock &&
@@ -557,7 +559,7 @@ const kernels: Kernels & QuantizedKernels = {
       grad.buffer.dtype === "float32" &&
       isContiguousLayout(grad.shape, grad.strides)
     ) {
-      const at = (block: HeapBlock, offset = 0): StreamOperand => ({ block, offset });
+      const at = (block: HeapBlock, offset = 0): Operand => ({ block, offset });
       adamwHeap(at(paramBlock), at(gradBlock, grad.offset), at(mBlock), at(vBlock), param.length, hyperparameters);
       return;
     }

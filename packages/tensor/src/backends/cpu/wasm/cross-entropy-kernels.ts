@@ -38,6 +38,33 @@ function emitRowMaximum(
   );
 }
 
+/**
+ * Σ exp(x − max) over the row at `base` into the float64 `sum`, element by element; with `out`, each exp also
+ * stored there rounded to float32 (the backward's first pass).
+ */
+function emitExpSum(
+  f: FunctionBuilder,
+  row: { base: number; width: number; j: number; maximum: number; sum: number; value: number },
+  locals: ReturnType<typeof exp64Locals>,
+  out?: number,
+): void {
+  const { base, width, j, maximum, sum, value } = row;
+  f.f64Const(0).set(sum);
+  f.forLoop(
+    j,
+    () => f.i32Const(0),
+    width,
+    1,
+    () => {
+      f.get(base).get(j).i32Const(2).i32Shl().i32Add().f32Load().f64PromoteF32().get(maximum).f64Sub();
+      emitExp64(f, locals);
+      f.set(value);
+      if (out !== undefined) f.get(out).get(j).i32Const(2).i32Shl().i32Add().get(value).f32DemoteF64().f32Store();
+      f.get(sum).get(value).f64Add().set(sum);
+    },
+  );
+}
+
 function forwardFunction(): FunctionBuilder {
   const { f, field } = jobFunction("cross_entropy");
   const [logits, targets, scratch, rows, width, ignore] = (
@@ -67,19 +94,7 @@ function forwardFunction(): FunctionBuilder {
         .ifThen(() => {
           f.get(logits).get(row).get(width).i32Mul().i32Const(2).i32Shl().i32Add().set(base);
           emitRowMaximum(f, base, width, j, value, maximum);
-          f.f64Const(0).set(sum);
-          f.forLoop(
-            j,
-            () => f.i32Const(0),
-            width,
-            1,
-            () => {
-              f.get(sum);
-              f.get(base).get(j).i32Const(2).i32Shl().i32Add().f32Load().f64PromoteF32().get(maximum).f64Sub();
-              emitExp64(f, locals);
-              f.f64Add().set(sum);
-            },
-          );
+          emitExpSum(f, { base, width, j, maximum, sum, value }, locals);
           f.get(scratch).get(row).i32Const(4).i32Shl().i32Add().get(sum).f64Store();
           f.get(scratch).get(row).i32Const(4).i32Shl().i32Add().get(maximum).f64Store(8);
         });
@@ -132,20 +147,7 @@ function backwardFunction(): FunctionBuilder {
             f.get(logits).get(row).get(width).i32Mul().i32Const(2).i32Shl().i32Add().set(base);
             emitRowMaximum(f, base, width, j, value, maximum);
             // out = float32(exp(x − max)); Σ of the float64 values
-            f.f64Const(0).set(sum);
-            f.forLoop(
-              j,
-              () => f.i32Const(0),
-              width,
-              1,
-              () => {
-                f.get(base).get(j).i32Const(2).i32Shl().i32Add().f32Load().f64PromoteF32().get(maximum).f64Sub();
-                emitExp64(f, locals);
-                f.set(value);
-                f.get(outBase).get(j).i32Const(2).i32Shl().i32Add().get(value).f32DemoteF64().f32Store();
-                f.get(sum).get(value).f64Add().set(sum);
-              },
-            );
+            emitExpSum(f, { base, width, j, maximum, sum, value }, locals, outBase);
             // out ·= scale / Σ; out[target] −= scale
             f.get(scale).get(sum).f64Div().set(factor);
             f.forLoop(

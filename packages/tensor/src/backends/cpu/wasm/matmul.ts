@@ -168,7 +168,7 @@ interface Task {
   columnEnd: number;
 }
 
-function splitRange(length: number, parts: number, unit: number): Array<[number, number]> {
+export function splitRange(length: number, parts: number, unit: number): Array<[number, number]> {
   const units = Math.ceil(length / unit);
   const ranges: Array<[number, number]> = [];
   for (let part = 0; part < parts; part++) {

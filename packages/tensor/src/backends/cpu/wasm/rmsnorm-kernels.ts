@@ -11,48 +11,12 @@
  *   threads and rows cannot.
  * Not here: the host side (streaming.ts), strided operands (the backend copies them first).
  */
-import { jobFunction } from "./streaming-kernels.js";
+import { jobFunction, pairLoops } from "./streaming-kernels.js";
 import { F64, type FunctionBuilder, I32, V128 } from "./wasm-emitter.js";
 
 export const JOB_RMSNORM = 28;
 export const JOB_RMSNORM_BACKWARD_ROWS = 29;
 export const JOB_RMSNORM_BACKWARD_COLUMNS = 30;
-
-/** Pushes the float64 of the float32 at `address + offset` (scalar) or the two at it (f64x2). */
-function loadWide(f: FunctionBuilder, vector: boolean, address: () => void): void {
-  address();
-  if (vector) f.v128Load64Zero().f64x2PromoteLowF32x4();
-  else f.f32Load().f64PromoteF32();
-}
-
-/** Stores the float64 value(s) pushed last (after their address) rounded to float32. */
-function storeNarrow(f: FunctionBuilder, vector: boolean): void {
-  if (vector) f.f32x4DemoteF64x2Zero().v128Store64Low();
-  else f.f32DemoteF64().f32Store();
-}
-
-/**
- * `for (j = 0; j < width; j += 2)` over pairs with f64x2 lanes, then the odd last element as a scalar;
- * `byteOffset` holds j·4.
- */
-function pairLoops(f: FunctionBuilder, width: number, body: (vector: boolean, byteOffset: number) => void): void {
-  const j = f.local(I32);
-  const pairs = f.local(I32);
-  const byteOffset = f.local(I32);
-  f.get(width).i32Const(-2).i32And().set(pairs);
-  for (const vector of [true, false]) {
-    f.forLoop(
-      j,
-      () => (vector ? f.i32Const(0) : f.get(pairs)),
-      vector ? pairs : width,
-      vector ? 2 : 1,
-      () => {
-        f.get(j).i32Const(2).i32Shl().set(byteOffset);
-        body(vector, byteOffset);
-      },
-    );
-  }
-}
 
 /** r = 1 / √(squares / width + ε) into `r`, from float64 locals. */
 function emitScale(f: FunctionBuilder, squares: number, width: number, epsilon: number, r: number): void {
@@ -99,14 +63,14 @@ function forwardFunction(): FunctionBuilder {
       emitScale(f, squares, width, epsilon, scale);
       f.get(scale).f64x2Splat().set(scaleVector);
       // out = (x · r) · w
-      pairLoops(f, width, (vector, byteOffset) => {
+      pairLoops(f, width, (wide, byteOffset) => {
         f.get(outBase).get(byteOffset).i32Add();
-        loadWide(f, vector, () => f.get(base).get(byteOffset).i32Add());
-        f.get(vector ? scaleVector : scale);
-        vector ? f.f64x2Mul() : f.f64Mul();
-        loadWide(f, vector, () => f.get(weight).get(byteOffset).i32Add());
-        vector ? f.f64x2Mul() : f.f64Mul();
-        storeNarrow(f, vector);
+        wide.load(() => f.get(base).get(byteOffset).i32Add());
+        f.get(wide.vector ? scaleVector : scale);
+        wide.mul();
+        wide.load(() => f.get(weight).get(byteOffset).i32Add());
+        wide.mul();
+        wide.store();
       });
     },
   );
@@ -170,19 +134,18 @@ function backwardRowsFunction(): FunctionBuilder {
       f.get(r).f64x2Splat().set(rVector);
       f.get(correction).f64x2Splat().set(correctionVector);
       // gradX = r·g·w − correction·x
-      pairLoops(f, width, (vector, byteOffset) => {
-        const mul = () => (vector ? f.f64x2Mul() : f.f64Mul());
+      pairLoops(f, width, (wide, byteOffset) => {
         f.get(outBase).get(byteOffset).i32Add();
-        f.get(vector ? rVector : r);
-        loadWide(f, vector, () => f.get(gradientBase).get(byteOffset).i32Add());
-        mul();
-        loadWide(f, vector, () => f.get(weight).get(byteOffset).i32Add());
-        mul();
-        f.get(vector ? correctionVector : correction);
-        loadWide(f, vector, () => f.get(base).get(byteOffset).i32Add());
-        mul();
-        vector ? f.f64x2Sub() : f.f64Sub();
-        storeNarrow(f, vector);
+        f.get(wide.vector ? rVector : r);
+        wide.load(() => f.get(gradientBase).get(byteOffset).i32Add());
+        wide.mul();
+        wide.load(() => f.get(weight).get(byteOffset).i32Add());
+        wide.mul();
+        f.get(wide.vector ? correctionVector : correction);
+        wide.load(() => f.get(base).get(byteOffset).i32Add());
+        wide.mul();
+        wide.sub();
+        wide.store();
       });
     },
   );
@@ -208,15 +171,16 @@ function backwardColumnsFunction(): FunctionBuilder {
       f.get(scales).get(row).i32Const(3).i32Shl().i32Add().f64Load().tee(r).f64x2Splat().set(rVector);
       f.get(row).get(width).i32Mul().i32Const(2).i32Shl().set(offset);
       // gradWeight[j] = float32(gradWeight[j] + (g·x)·r)
-      pairLoops(f, columns, (vector, byteOffset) => {
+      pairLoops(f, columns, (wide, byteOffset) => {
         f.get(gradWeight).get(byteOffset).i32Add();
-        loadWide(f, vector, () => f.get(gradWeight).get(byteOffset).i32Add());
-        loadWide(f, vector, () => f.get(gradient).get(offset).i32Add().get(byteOffset).i32Add());
-        loadWide(f, vector, () => f.get(x).get(offset).i32Add().get(byteOffset).i32Add());
-        vector ? f.f64x2Mul() : f.f64Mul();
-        f.get(vector ? rVector : r);
-        vector ? f.f64x2Mul().f64x2Add() : f.f64Mul().f64Add();
-        storeNarrow(f, vector);
+        wide.load(() => f.get(gradWeight).get(byteOffset).i32Add());
+        wide.load(() => f.get(gradient).get(offset).i32Add().get(byteOffset).i32Add());
+        wide.load(() => f.get(x).get(offset).i32Add().get(byteOffset).i32Add());
+        wide.mul();
+        f.get(wide.vector ? rVector : r);
+        wide.mul();
+        wide.add();
+        wide.store();
       });
     },
   );

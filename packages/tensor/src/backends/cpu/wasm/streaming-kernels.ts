@@ -139,94 +139,136 @@ export const ADAMW_CONSTANTS = [
   "epsilon",
 ] as const;
 
+/**
+ * The float64 operations of the widening kernels (AdamW here, rmsnorm-kernels.ts): two float32 elements widened
+ * to an f64x2 at a time (`vector`), or one to an f64 for an odd last element, so both are one description.
+ */
+export class Wide {
+  constructor(
+    readonly f: FunctionBuilder,
+    readonly vector: boolean,
+  ) {}
+  local(): number {
+    return this.f.local(this.vector ? V128 : F64);
+  }
+  /** Pushes the element(s) at the byte address `address` pushes, widened to float64. */
+  load(address: () => void): void {
+    address();
+    if (this.vector) this.f.v128Load64Zero().f64x2PromoteLowF32x4();
+    else this.f.f32Load().f64PromoteF32();
+  }
+  /** Stores the float64 value(s) pushed last, rounded to float32, at the address pushed before them. */
+  store(): void {
+    if (this.vector) this.f.f32x4DemoteF64x2Zero().v128Store64Low();
+    else this.f.f32DemoteF64().f32Store();
+  }
+  add(): void {
+    this.vector ? this.f.f64x2Add() : this.f.f64Add();
+  }
+  sub(): void {
+    this.vector ? this.f.f64x2Sub() : this.f.f64Sub();
+  }
+  mul(): void {
+    this.vector ? this.f.f64x2Mul() : this.f.f64Mul();
+  }
+  div(): void {
+    this.vector ? this.f.f64x2Div() : this.f.f64Div();
+  }
+  sqrt(): void {
+    this.vector ? this.f.f64x2Sqrt() : this.f.f64Sqrt();
+  }
+}
+
+/**
+ * Emits `body` over elements [0, count) two at a time with f64x2 lanes, then the odd last one as a scalar;
+ * `byteOffset` holds the element's byte offset. `body` runs once per `wide` kind at emission.
+ */
+export function pairLoops(f: FunctionBuilder, count: number, body: (wide: Wide, byteOffset: number) => void): void {
+  const j = f.local(I32);
+  const pairs = f.local(I32);
+  const byteOffset = f.local(I32);
+  f.get(count).i32Const(-2).i32And().set(pairs);
+  for (const vector of [true, false]) {
+    const wide = new Wide(f, vector);
+    f.forLoop(
+      j,
+      () => (vector ? f.i32Const(0) : f.get(pairs)),
+      vector ? pairs : count,
+      vector ? 2 : 1,
+      () => {
+        f.get(j).i32Const(2).i32Shl().set(byteOffset);
+        body(wide, byteOffset);
+      },
+    );
+  }
+}
+
 function adamwFunction(): FunctionBuilder {
   const { f, field } = jobFunction("stream_adamw");
   const [param, grad, m, v, length, constants] = (
     ["first", "second", "out", "third", "length", "constants"] as const
   ).map(field) as [number, number, number, number, number, number];
-  const index = f.local(I32);
-  const pairs = f.local(I32);
-  const offset = f.local(I32);
-  f.get(length).i32Const(-2).i32And().set(pairs);
-  for (const vector of [true, false]) {
-    // Two float32 elements widened to an f64x2, or one to an f64.
-    const type = vector ? V128 : F64;
-    const value: Record<(typeof ADAMW_CONSTANTS)[number], number> = Object.fromEntries(
-      ADAMW_CONSTANTS.map((name, slot) => {
-        const local = f.local(type);
-        f.get(constants).f64Load(slot * 8);
-        if (vector) f.f64x2Splat();
-        f.set(local);
-        return [name, local];
-      }),
-    ) as Record<(typeof ADAMW_CONSTANTS)[number], number>;
-    const g = f.local(type);
-    const mi = f.local(type);
-    const vi = f.local(type);
-    const add = () => (vector ? f.f64x2Add() : f.f64Add());
-    const sub = () => (vector ? f.f64x2Sub() : f.f64Sub());
-    const mul = () => (vector ? f.f64x2Mul() : f.f64Mul());
-    const div = () => (vector ? f.f64x2Div() : f.f64Div());
-    const sqrt = () => (vector ? f.f64x2Sqrt() : f.f64Sqrt());
-    const load = (address: number) => {
-      f.get(address).get(offset).i32Add();
-      if (vector) f.v128Load64Zero().f64x2PromoteLowF32x4();
-      else f.f32Load().f64PromoteF32();
-    };
-    /** Stores the float64 value(s) pushed last, rounded to float32, at `address`'s element (its address first). */
-    const store = () => {
-      if (vector) f.f32x4DemoteF64x2Zero().v128Store64Low();
-      else f.f32DemoteF64().f32Store();
-    };
-    f.forLoop(
-      index,
-      () => (vector ? f.i32Const(0) : f.get(pairs)),
-      vector ? pairs : length,
-      vector ? 2 : 1,
-      () => {
-        f.get(index).i32Const(2).i32Shl().set(offset);
-        load(grad);
-        f.set(g);
-        // m = β1·m + (1 − β1)·g;  v = β2·v + (1 − β2)·g·g
-        f.get(value.beta1);
-        load(m);
-        mul();
-        f.get(value.oneMinusBeta1).get(g);
-        mul();
-        add();
-        f.set(mi);
-        f.get(value.beta2);
-        load(v);
-        mul();
-        f.get(value.oneMinusBeta2).get(g);
-        mul();
-        f.get(g);
-        mul();
-        add();
-        f.set(vi);
-        f.get(m).get(offset).i32Add().get(mi);
-        store();
-        f.get(v).get(offset).i32Add().get(vi);
-        store();
-        // p = p·decay − (stepSize·m) / (√v · 1/√(1 − β2^t) + ε), with the unrounded m and v
-        f.get(param).get(offset).i32Add();
-        load(param);
-        f.get(value.decay);
-        mul();
-        f.get(value.stepSize).get(mi);
-        mul();
-        f.get(vi);
-        sqrt();
-        f.get(value.inverseSqrtCorrection2);
-        mul();
-        f.get(value.epsilon);
-        add();
-        div();
-        sub();
-        store();
-      },
-    );
-  }
+  // The constants, read once: as float64 scalars and as f64x2 splats.
+  type Constants = Record<(typeof ADAMW_CONSTANTS)[number], number>;
+  const scalars = {} as Constants;
+  const splats = {} as Constants;
+  ADAMW_CONSTANTS.forEach((name, slot) => {
+    scalars[name] = f.local(F64);
+    splats[name] = f.local(V128);
+    f.get(constants)
+      .f64Load(slot * 8)
+      .tee(scalars[name])
+      .f64x2Splat()
+      .set(splats[name]);
+  });
+  pairLoops(f, length, (wide, offset) => {
+    const value = wide.vector ? splats : scalars;
+    const at = (address: number) => () => f.get(address).get(offset).i32Add();
+    const g = wide.local();
+    const mi = wide.local();
+    const vi = wide.local();
+    wide.load(at(grad));
+    f.set(g);
+    // m = β1·m + (1 − β1)·g;  v = β2·v + (1 − β2)·g·g
+    f.get(value.beta1);
+    wide.load(at(m));
+    wide.mul();
+    f.get(value.oneMinusBeta1).get(g);
+    wide.mul();
+    wide.add();
+    f.set(mi);
+    f.get(value.beta2);
+    wide.load(at(v));
+    wide.mul();
+    f.get(value.oneMinusBeta2).get(g);
+    wide.mul();
+    f.get(g);
+    wide.mul();
+    wide.add();
+    f.set(vi);
+    at(m)();
+    f.get(mi);
+    wide.store();
+    at(v)();
+    f.get(vi);
+    wide.store();
+    // p = p·decay − (stepSize·m) / (√v · 1/√(1 − β2^t) + ε), with the unrounded m and v
+    at(param)();
+    wide.load(at(param));
+    f.get(value.decay);
+    wide.mul();
+    f.get(value.stepSize).get(mi);
+    wide.mul();
+    f.get(vi);
+    wide.sqrt();
+    f.get(value.inverseSqrtCorrection2);
+    wide.mul();
+    f.get(value.epsilon);
+    wide.add();
+    wide.div();
+    wide.sub();
+    wide.store();
+  });
   return f;
 }
 

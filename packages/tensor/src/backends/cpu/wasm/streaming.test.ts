@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { expectSameBits } from "../../../__fixtures__/same-bits.js";
 import {
   adamwStep,
   crossEntropyBackwardRows,
@@ -50,18 +51,6 @@ function read(source: HeapBlock, length: number): Float32Array {
 
 function free(...blocks: HeapBlock[]): void {
   for (const each of blocks) getHeap().free(each);
-}
-
-/** Bit-for-bit equality, any NaN matching any NaN (JavaScript stores a canonical NaN, wasm keeps payloads). */
-function expectSameBits(actual: Float32Array, expected: Float32Array): void {
-  expect(actual.length).toBe(expected.length);
-  const a = new Int32Array(actual.buffer, actual.byteOffset, actual.length);
-  const b = new Int32Array(expected.buffer, expected.byteOffset, expected.length);
-  for (let index = 0; index < a.length; index++) {
-    if (a[index] !== b[index] && !(Number.isNaN(actual[index]) && Number.isNaN(expected[index]))) {
-      expect([index, actual[index]]).toEqual([index, expected[index]]);
-    }
-  }
 }
 
 /** The JavaScript semantics the kernels must reproduce: float64 arithmetic, one rounding to float32 per op. */

@@ -4,10 +4,12 @@
  * large. Synchronous. Not here: the kernels' definitions and their exactness argument (streaming-kernels.ts).
  */
 
+import type { AdamWHyperparameters } from "../../../backend.js";
 import { checkTarget } from "../row-kernels.js";
 import { JOB_CROSS_ENTROPY, JOB_CROSS_ENTROPY_BACKWARD } from "./cross-entropy-kernels.js";
 import { getHeap, type HeapBlock } from "./heap.js";
-import { runMatmulJobs } from "./matmul.js";
+import { type Operand, operandAddress } from "./heap-kernels.js";
+import { runMatmulJobs, splitRange } from "./matmul.js";
 import { JOB_RMSNORM, JOB_RMSNORM_BACKWARD_COLUMNS, JOB_RMSNORM_BACKWARD_ROWS } from "./rmsnorm-kernels.js";
 import {
   ADAMW_CONSTANTS,
@@ -25,51 +27,59 @@ const PARALLEL_ELEMENTS = 1 << 16;
 /** Elements per job, at least (a multiple of 4); a call makes at most 4 jobs per thread. */
 const MINIMUM_JOB_ELEMENTS = 1 << 14;
 
-/** Elements [offset, …) of a heap block. */
-export interface StreamOperand {
-  block: HeapBlock;
-  offset: number;
+/** A checked operand's byte address: `length` elements from its offset must lie in its block. */
+function address(kernel: string, name: string, operand: Operand, length: number): number {
+  return operandAddress(`wasm ${kernel}`, name, operand, length);
 }
 
-function address(kernel: string, name: string, operand: StreamOperand, length: number): number {
-  const { block, offset } = operand;
-  if (!Number.isInteger(offset) || offset < 0 || offset + length > block.length) {
-    throw new Error(
-      `[wasm ${kernel}] operand ${name} has ${block.length} elements; cannot use ${length} from offset ${offset}`,
-    );
-  }
-  return block.ptr + offset * 4;
+/** How many jobs a pass over `elements` elements makes: 1 below the parallel threshold, at most 16. */
+function jobCount(elements: number): number {
+  return elements >= PARALLEL_ELEMENTS ? Math.max(1, Math.min(16, Math.floor(elements / MINIMUM_JOB_ELEMENTS))) : 1;
 }
 
 /**
- * Runs `kind` over elements [0, length) in jobs of whole ranges (multiples of 4 elements), on several
- * threads when the call is large; `write` fills the addresses of a job starting at element `start`.
+ * Runs `kind` over `count` items (elements, rows or columns) split into ranges of whole `unit`s, one job each
+ * — several when the call touches `elements` elements or more than the parallel threshold; `write` fills a
+ * job's own words for the range [start, end).
  */
-function runStream(
+function runRanges(
   kind: number,
-  length: number,
-  write: (words: Int32Array, base: number, start: number) => void,
+  count: number,
+  { elements = count, unit = 4 }: { elements?: number; unit?: number },
+  write: (words: Int32Array, base: number, start: number, end: number) => void,
 ): void {
-  if (length === 0) return;
-  const parallel = length >= PARALLEL_ELEMENTS;
-  const jobs = parallel ? Math.max(1, Math.min(16, Math.floor(length / MINIMUM_JOB_ELEMENTS))) : 1;
-  const unit = Math.ceil(length / jobs / 4) * 4;
-  const count = Math.ceil(length / unit);
-  runMatmulJobs(count, parallel ? count : 1, (words, base, index) => {
-    const start = index * unit;
+  const ranges = splitRange(count, Math.min(jobCount(elements), Math.ceil(count / unit)), unit);
+  runMatmulJobs(ranges.length, ranges.length, (words, base, index) => {
+    const [start, end] = ranges[index] as [number, number];
     words.fill(0, base, base + 16);
     words[base + STREAM_FIELD.kind] = kind;
-    words[base + STREAM_FIELD.length] = Math.min(unit, length - start);
-    write(words, base, start);
+    words[base + STREAM_FIELD.length] = end - start;
+    write(words, base, start, end);
   });
+}
+
+let constantsBlock: HeapBlock | null = null;
+let constantsView: Float64Array | null = null;
+
+/**
+ * The heap address of `values` as float64s (AdamW's constants, rmsnorm's ε, cross-entropy's scale): one block
+ * of eight, rewritten by each call — calls are synchronous, so a job never sees the next call's values.
+ */
+function constantsAddress(...values: number[]): number {
+  constantsBlock ??= getHeap().alloc(16);
+  const block = constantsBlock;
+  const buffer = block.f32().buffer;
+  if (constantsView === null || constantsView.buffer !== buffer) constantsView = new Float64Array(buffer, block.ptr, 8);
+  constantsView.set(values);
+  return block.ptr;
 }
 
 /** out = x op y over `length` elements; a scalar operand (`scalar: true`) is its one element, broadcast. */
 export function binaryHeap(
   op: StreamingBinaryOp,
-  x: StreamOperand & { scalar: boolean },
-  y: StreamOperand & { scalar: boolean },
-  out: StreamOperand,
+  x: Operand & { scalar: boolean },
+  y: Operand & { scalar: boolean },
+  out: Operand,
   length: number,
 ): void {
   if (x.scalar && y.scalar) throw new Error("[wasm binary] at most one operand may be a broadcast scalar");
@@ -77,7 +87,7 @@ export function binaryHeap(
   const yAddress = address("binary", "y", y, y.scalar ? 1 : length);
   const outAddress = address("binary", "out", out, length);
   const code = BINARY_OPS.indexOf(op);
-  runStream(JOB_BINARY, length, (words, base, start) => {
+  runRanges(JOB_BINARY, length, {}, (words, base, start) => {
     words[base + STREAM_FIELD.op] = code;
     words[base + STREAM_FIELD.first] = xAddress + (x.scalar ? 0 : start * 4);
     words[base + STREAM_FIELD.firstStep] = x.scalar ? 0 : 1;
@@ -87,31 +97,20 @@ export function binaryHeap(
   });
 }
 
-/** The AdamW step's float64 constants, as the JavaScript kernel (`adamwStep`) derives them. */
-export interface AdamWConstants {
-  learningRate: number;
-  beta1: number;
-  beta2: number;
-  epsilon: number;
-  weightDecay: number;
-  step: number;
-}
-
-let constantsBlock: HeapBlock | null = null;
-
 /** AdamW in place on param, m and v (all `length` elements) with gradient `grad`. */
 export function adamwHeap(
-  param: StreamOperand,
-  grad: StreamOperand,
-  m: StreamOperand,
-  v: StreamOperand,
+  param: Operand,
+  grad: Operand,
+  m: Operand,
+  v: Operand,
   length: number,
-  hyper: AdamWConstants,
+  hyper: AdamWHyperparameters,
 ): void {
   const addresses = [param, grad, m, v].map((operand, index) =>
     address("adamw", ["param", "grad", "m", "v"][index] as string, operand, length),
   ) as [number, number, number, number];
   const { learningRate, beta1, beta2, epsilon, weightDecay, step } = hyper;
+  // As the JavaScript kernel (`adamwStep`) derives them, in the order of ADAMW_CONSTANTS.
   const values: Record<(typeof ADAMW_CONSTANTS)[number], number> = {
     decay: 1 - learningRate * weightDecay,
     beta1,
@@ -122,26 +121,22 @@ export function adamwHeap(
     inverseSqrtCorrection2: 1 / Math.sqrt(1 - beta2 ** step),
     epsilon,
   };
-  constantsBlock ??= getHeap().alloc(ADAMW_CONSTANTS.length * 2);
-  const block = constantsBlock;
-  new Float64Array(block.f32().buffer, block.ptr, ADAMW_CONSTANTS.length).set(
-    ADAMW_CONSTANTS.map((name) => values[name]),
-  );
-  runStream(JOB_ADAMW, length, (words, base, start) => {
+  const constants = constantsAddress(...ADAMW_CONSTANTS.map((name) => values[name]));
+  runRanges(JOB_ADAMW, length, {}, (words, base, start) => {
     words[base + STREAM_FIELD.first] = addresses[0] + start * 4;
     words[base + STREAM_FIELD.second] = addresses[1] + start * 4;
     words[base + STREAM_FIELD.out] = addresses[2] + start * 4;
     words[base + STREAM_FIELD.third] = addresses[3] + start * 4;
-    words[base + STREAM_FIELD.constants] = block.ptr;
+    words[base + STREAM_FIELD.constants] = constants;
   });
 }
 
 /** out = silu(gate)·up over `length` elements. */
-export function swigluHeap(gate: StreamOperand, up: StreamOperand, out: StreamOperand, length: number): void {
+export function swigluHeap(gate: Operand, up: Operand, out: Operand, length: number): void {
   const addresses = [gate, up, out].map((operand, index) =>
     address("swiglu", ["gate", "up", "out"][index] as string, operand, length),
   ) as [number, number, number];
-  runStream(JOB_SWIGLU, length, (words, base, start) => {
+  runRanges(JOB_SWIGLU, length, {}, (words, base, start) => {
     words[base + STREAM_FIELD.first] = addresses[0] + start * 4;
     words[base + STREAM_FIELD.second] = addresses[1] + start * 4;
     words[base + STREAM_FIELD.out] = addresses[2] + start * 4;
@@ -150,18 +145,18 @@ export function swigluHeap(gate: StreamOperand, up: StreamOperand, out: StreamOp
 
 /** gradGate and gradUp of out = silu(gate)·up, from gradOut, over `length` elements. */
 export function swigluBackwardHeap(
-  gate: StreamOperand,
-  up: StreamOperand,
-  gradOut: StreamOperand,
-  gradGate: StreamOperand,
-  gradUp: StreamOperand,
+  gate: Operand,
+  up: Operand,
+  gradOut: Operand,
+  gradGate: Operand,
+  gradUp: Operand,
   length: number,
 ): void {
   const names = ["gate", "up", "gradOut", "gradGate", "gradUp"];
   const addresses = [gate, up, gradOut, gradGate, gradUp].map((operand, index) =>
     address("swiglu backward", names[index] as string, operand, length),
   ) as [number, number, number, number, number];
-  runStream(JOB_SWIGLU_BACKWARD, length, (words, base, start) => {
+  runRanges(JOB_SWIGLU_BACKWARD, length, {}, (words, base, start) => {
     words[base + STREAM_FIELD.first] = addresses[0] + start * 4;
     words[base + STREAM_FIELD.second] = addresses[1] + start * 4;
     words[base + STREAM_FIELD.third] = addresses[2] + start * 4;
@@ -170,49 +165,11 @@ export function swigluBackwardHeap(
   });
 }
 
-let epsilonBlock: HeapBlock | null = null;
-
-/** A heap address holding one float64 (rmsnorm's ε, cross-entropy's scale; one block, rewritten by each call). */
-function epsilonAddress(epsilon: number): number {
-  epsilonBlock ??= getHeap().alloc(2);
-  const block = epsilonBlock;
-  new Float64Array(block.f32().buffer, block.ptr, 1)[0] = epsilon;
-  return block.ptr;
-}
-
-/** Ranges of `count` items in at most `parts` pieces, each a multiple of `unit` but the last. */
-function pieces(count: number, parts: number, unit: number): Array<[number, number]> {
-  const size = Math.ceil(count / parts / unit) * unit;
-  const ranges: Array<[number, number]> = [];
-  for (let start = 0; start < count; start += size) ranges.push([start, Math.min(count, start + size)]);
-  return ranges;
-}
-
-/** How many jobs a pass over `elements` elements makes: 1 below the parallel threshold. */
-function jobCount(elements: number): number {
-  return elements >= PARALLEL_ELEMENTS ? Math.max(1, Math.min(16, Math.floor(elements / MINIMUM_JOB_ELEMENTS))) : 1;
-}
-
-/** Runs one job per range with the threads allowed, `write` filling each descriptor's own words. */
-function runRanges(
-  kind: number,
-  ranges: ReadonlyArray<[number, number]>,
-  write: (words: Int32Array, base: number, start: number, end: number) => void,
-): void {
-  runMatmulJobs(ranges.length, ranges.length, (words, base, index) => {
-    const [start, end] = ranges[index] as [number, number];
-    words.fill(0, base, base + 16);
-    words[base + STREAM_FIELD.kind] = kind;
-    words[base + STREAM_FIELD.length] = end - start;
-    write(words, base, start, end);
-  });
-}
-
 /** RMSNorm over `rows` rows of `width`: out = x · r · weight with r = 1/√(mean(x²) + ε), as `rmsnormRows`. */
 export function rmsnormHeap(
-  x: StreamOperand,
-  weight: StreamOperand,
-  out: StreamOperand,
+  x: Operand,
+  weight: Operand,
+  out: Operand,
   rows: number,
   width: number,
   epsilon: number,
@@ -221,8 +178,8 @@ export function rmsnormHeap(
   const weightAddress = address("rmsnorm", "weight", weight, width);
   const outAddress = address("rmsnorm", "out", out, rows * width);
   if (rows === 0 || width === 0) return;
-  const constants = epsilonAddress(epsilon);
-  runRanges(JOB_RMSNORM, pieces(rows, jobCount(rows * width), 1), (words, base, start) => {
+  const constants = constantsAddress(epsilon);
+  runRanges(JOB_RMSNORM, rows, { elements: rows * width, unit: 1 }, (words, base, start) => {
     words[base + STREAM_FIELD.first] = xAddress + start * width * 4;
     words[base + STREAM_FIELD.second] = weightAddress;
     words[base + STREAM_FIELD.out] = outAddress + start * width * 4;
@@ -233,11 +190,11 @@ export function rmsnormHeap(
 
 /** RMSNorm's gradients gradX ([rows, width]) and gradWeight ([width], overwritten), as `rmsnormBackwardRows`. */
 export function rmsnormBackwardHeap(
-  x: StreamOperand,
-  weight: StreamOperand,
-  gradient: StreamOperand,
-  gradX: StreamOperand,
-  gradWeight: StreamOperand,
+  x: Operand,
+  weight: Operand,
+  gradient: Operand,
+  gradX: Operand,
+  gradWeight: Operand,
   rows: number,
   width: number,
   epsilon: number,
@@ -250,11 +207,11 @@ export function rmsnormBackwardHeap(
   const gradWeightAddress = address(kernel, "gradWeight", gradWeight, width);
   gradWeight.block.f32().fill(0, gradWeight.offset, gradWeight.offset + width);
   if (rows === 0 || width === 0) return;
-  const constants = epsilonAddress(epsilon);
+  const constants = constantsAddress(epsilon);
   // Each row's r, in float64, from the row job to the column job.
   const scales = getHeap().alloc(rows * 2);
   try {
-    runRanges(JOB_RMSNORM_BACKWARD_ROWS, pieces(rows, jobCount(rows * width), 1), (words, base, start) => {
+    runRanges(JOB_RMSNORM_BACKWARD_ROWS, rows, { elements: rows * width, unit: 1 }, (words, base, start) => {
       words[base + STREAM_FIELD.first] = xAddress + start * width * 4;
       words[base + STREAM_FIELD.second] = weightAddress;
       words[base + STREAM_FIELD.third] = gradientAddress + start * width * 4;
@@ -263,8 +220,8 @@ export function rmsnormBackwardHeap(
       words[base + STREAM_FIELD.width] = width;
       words[base + STREAM_FIELD.constants] = constants;
     });
-    const columnJobs = Math.min(jobCount(rows * width), Math.ceil(width / 16));
-    runRanges(JOB_RMSNORM_BACKWARD_COLUMNS, pieces(width, columnJobs, 4), (words, base, start) => {
+    // Columns in runs of at least 16 (4 vectors), in row order within each.
+    runRanges(JOB_RMSNORM_BACKWARD_COLUMNS, width, { elements: rows * width, unit: 16 }, (words, base, start) => {
       words[base + STREAM_FIELD.first] = xAddress + start * 4;
       words[base + STREAM_FIELD.third] = gradientAddress + start * 4;
       words[base + STREAM_FIELD.out] = gradWeightAddress + start * 4;
@@ -294,8 +251,8 @@ function keptRows(targets: Int32Array, offset: number, rows: number, classes: nu
  * `ignoreIndex` (0 when none is kept), as `crossEntropyRows`.
  */
 export function crossEntropyHeap(
-  logits: StreamOperand,
-  targets: StreamOperand,
+  logits: Operand,
+  targets: Operand,
   rows: number,
   classes: number,
   ignoreIndex: number,
@@ -307,7 +264,7 @@ export function crossEntropyHeap(
   // Each kept row's float64 Σ exp(x − max) and max.
   const scratch = getHeap().alloc(rows * 4);
   try {
-    runRanges(JOB_CROSS_ENTROPY, pieces(rows, jobCount(rows * classes), 1), (words, base, start) => {
+    runRanges(JOB_CROSS_ENTROPY, rows, { elements: rows * classes, unit: 1 }, (words, base, start) => {
       words[base + STREAM_FIELD.first] = logitsAddress + start * classes * 4;
       words[base + STREAM_FIELD.third] = targetsAddress + start * 4;
       words[base + STREAM_FIELD.out] = scratch.ptr + start * 16;
@@ -336,9 +293,9 @@ export function crossEntropyHeap(
  * zero), as `crossEntropyBackwardRows`.
  */
 export function crossEntropyBackwardHeap(
-  logits: StreamOperand,
-  targets: StreamOperand,
-  out: StreamOperand,
+  logits: Operand,
+  targets: Operand,
+  out: Operand,
   rows: number,
   classes: number,
   ignoreIndex: number,
@@ -348,8 +305,8 @@ export function crossEntropyBackwardHeap(
   const targetsAddress = address("crossEntropy backward", "targets", targets, rows);
   const outAddress = address("crossEntropy backward", "out", out, rows * classes);
   const kept = keptRows(targets.block.i32(), targets.offset, rows, classes, ignoreIndex);
-  const constants = epsilonAddress(kept === 0 ? 0 : gradLoss / kept);
-  runRanges(JOB_CROSS_ENTROPY_BACKWARD, pieces(rows, jobCount(rows * classes), 1), (words, base, start) => {
+  const constants = constantsAddress(kept === 0 ? 0 : gradLoss / kept);
+  runRanges(JOB_CROSS_ENTROPY_BACKWARD, rows, { elements: rows * classes, unit: 1 }, (words, base, start) => {
     words[base + STREAM_FIELD.first] = logitsAddress + start * classes * 4;
     words[base + STREAM_FIELD.third] = targetsAddress + start * 4;
     words[base + STREAM_FIELD.out] = outAddress + start * classes * 4;

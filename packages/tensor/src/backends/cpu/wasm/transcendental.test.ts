@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { expectSameBits } from "../../../__fixtures__/same-bits.js";
 import { tensor, transpose } from "../../../index.js";
 import { getHeap, type HeapBlock } from "./heap.js";
 import { type TranscendentalOp, transcendentalInto } from "./transcendental.js";
@@ -37,17 +38,6 @@ for (let index = 0; index < POINTS; index++) sweep[index] = -104 + (193 * index)
 function ulpDistance(a: number, b: number): number {
   const bits = new Int32Array(new Float32Array([a, b]).buffer);
   return Math.abs(bits[0] - bits[1]);
-}
-
-function sameBits(actual: Float32Array, expected: Float32Array): void {
-  expect(actual.length).toBe(expected.length);
-  const a = new Int32Array(actual.buffer, actual.byteOffset, actual.length);
-  const b = new Int32Array(expected.buffer, expected.byteOffset, expected.length);
-  for (let index = 0; index < a.length; index++) {
-    if (a[index] !== b[index] && !(Number.isNaN(actual[index]) && Number.isNaN(expected[index]))) {
-      expect([index, actual[index]]).toEqual([index, expected[index]]);
-    }
-  }
 }
 
 describe("wasm transcendental kernels", () => {
@@ -142,12 +132,12 @@ describe("wasm transcendental kernels", () => {
       scalar.set(output.f32());
       getHeap().free(input);
       getHeap().free(output);
-      sameBits(scalar, results[op]);
+      expectSameBits(scalar, results[op]);
       for (let length = 0; length <= 9; length++) {
         for (const offset of [0, 1, 3]) {
           const start = 123_457 + length * 11;
           const values = sweep.subarray(start - offset, start + length);
-          sameBits(run(op, values, length, offset), results[op].subarray(start, start + length));
+          expectSameBits(run(op, values, length, offset), results[op].subarray(start, start + length));
         }
       }
     },
@@ -171,7 +161,7 @@ describe("wasm transcendental kernels", () => {
     const transposed = transpose(x, 0, 1);
     for (const op of ["exp", "sigmoid", "silu"] as const) {
       const fast = x[op]().dataSync();
-      sameBits(new Float32Array(fast), run(op, new Float32Array(values)));
+      expectSameBits(new Float32Array(fast), run(op, new Float32Array(values)));
       expect([...x64[op]().dataSync()]).toEqual(values.map(references[op]));
       const strided = transposed[op]().dataSync();
       for (let row = 0; row < 7; row++) {
